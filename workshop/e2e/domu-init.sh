@@ -1,0 +1,93 @@
+#!/bin/busybox sh
+# domU /init for the e2e environment. The test is chosen on the kernel
+# command line with e2e=<test> (xl cfg `extra=`); results go to hvc0, which
+# xenconsoled logs in dom0 (/var/log/xen/console/guest-<name>.log).
+#   marker   print a marker, power off
+#   ioreq    read the ioreq-probe's registers with busybox devmem, power off
+#   blk      virtio-blk: write a pattern to /dev/vda, read it back, then idle
+#            (dom0 checks the image and destroys the domain)
+#   modules  load every packed module (smoke test), power off
+#   shell    interactive shell on hvc0
+/bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /usr/sbin /sbin
+/bin/busybox --install -s
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+mode=marker
+blk_bytes=1048576
+for a in $(cat /proc/cmdline); do
+    case $a in
+    e2e=*) mode=${a#e2e=} ;;
+    e2e_blk_bytes=*) blk_bytes=${a#e2e_blk_bytes=} ;;
+    esac
+done
+
+say() { echo "E2E-DOMU: $*"; }
+off() { sync; poweroff -f; sleep 5; }
+done_() { echo "E2E-DOMU-DONE $mode $*"; }
+
+# load NAME: insmod NAME and its dependencies (lists made at image build time)
+load() {
+    local p n
+    [ -f /etc/e2e/mod/$1 ] || { say "no module list for $1"; return 1; }
+    for p in $(cat /etc/e2e/mod/$1); do
+        n=$(basename "$p" .ko | tr - _)
+        grep -q "^$n " /proc/modules && continue
+        insmod "$p" || { say "insmod $p failed"; return 1; }
+    done
+}
+
+say "init, mode $mode, uptime $(cut -d' ' -f1 /proc/uptime)"
+case $mode in
+marker)
+    echo "E2E-DOMU-MARKER"
+    done_ ok
+    off
+    ;;
+ioreq)
+    v=$(devmem 0x2000000 32)
+    echo "E2E-DEVMEM 0x2000000 = $v"
+    devmem 0x2000070 32 0x12345678
+    w=$(devmem 0x2000070 32)
+    echo "E2E-DEVMEM 0x2000070 = $w"
+    done_ "$v $w"
+    off
+    ;;
+blk)
+    load virtio_mmio && load virtio_blk || { done_ FAIL modules; sleep 100000; }
+    i=0
+    while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+    if [ ! -b /dev/vda ]; then
+        say "no /dev/vda after 10 s"; cat /proc/partitions; dmesg | tail -20
+        done_ FAIL no-vda
+    else
+        say "/dev/vda: $(cat /sys/block/vda/size) sectors"
+        # The pattern: deterministic text, the same generator runs in dom0.
+        yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" > /tmp/pat
+        want=$(md5sum < /tmp/pat | cut -d' ' -f1)
+        dd if=/tmp/pat of=/dev/vda bs=65536 conv=fsync 2>/dev/null || say "write failed"
+        sync
+        echo 3 > /proc/sys/vm/drop_caches
+        got=$(head -c "$blk_bytes" /dev/vda | md5sum | cut -d' ' -f1)
+        say "wrote md5 $want, read back md5 $got"
+        if [ "$want" = "$got" ]; then done_ OK "$got"; else done_ FAIL mismatch; fi
+    fi
+    # Stay up: dom0 checks the image, then destroys us.
+    while :; do sleep 1000; done
+    ;;
+modules)
+    for m in /etc/e2e/mod/*; do load "$(basename "$m")"; done
+    cut -d' ' -f1 /proc/modules | tr '\n' ' '; echo
+    done_ ok
+    off
+    ;;
+shell)
+    exec setsid cttyhack sh
+    ;;
+*)
+    say "unknown mode $mode"
+    off
+    ;;
+esac
