@@ -1,0 +1,67 @@
+/*
+ * Test scenarios: each starts a device model (the real QEMU xenfv
+ * machine or xenfv-fakedm) against the simulator and checks what a user
+ * would check.
+ */
+#ifndef XENFV_HARNESS_H
+#define XENFV_HARNESS_H
+
+#include "guest.h"
+
+enum result { PASS = 0, FAIL = 1, SKIP = 77 };
+
+enum dm_kind { DM_NONE, DM_FAKE, DM_QEMU };
+
+struct ctx {
+    struct sim *s;
+    enum dm_kind kind;
+    const char *dm_path;
+    const char *libdir;
+    const char *workdir;
+    const char *sock;
+    const char *bug;            /* passed to xenfv-fakedm --bug */
+    char qmp[256];
+    char dm_log[256];
+    pid_t pid;
+    int status;                 /* wait status once the DM exited */
+    bool exited;
+};
+
+#define MAX_DM_ARGS 64
+
+/* Start the device model with extra arguments (NULL-terminated). */
+int dm_start(struct ctx *c, const char *const *extra);
+/* Wait until its ioreq server is enabled and it reported "running". */
+int dm_wait_ready(struct ctx *c, int timeout_ms);
+/* Has the DM exited within timeout_ms?  Reaps it. */
+bool dm_wait_exit(struct ctx *c, int timeout_ms);
+void dm_kill(struct ctx *c);
+bool dm_alive(struct ctx *c);
+
+/* QMP: send one command (JSON text) and wait for its "return". */
+int qmp_command(struct ctx *c, const char *json, char *reply, size_t len);
+
+void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            report("FAIL %s:%d: %s", __func__, __LINE__, #cond);            \
+            report(__VA_ARGS__);                                            \
+            return FAIL;                                                    \
+        }                                                                   \
+    } while (0)
+
+typedef enum result test_fn(struct ctx *c);
+
+struct test {
+    const char *name;
+    test_fn *fn;
+    unsigned dms;               /* bitmask of 1 << enum dm_kind */
+    const char *what;
+};
+
+extern const struct test tests_core[];
+extern const struct test tests_virtio[];
+
+#endif
