@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 
-RESULT_RE = re.compile(r'E2E-RESULT (PASS|FAIL|SKIP)\b:? ?(.*)')
+RESULT_RE = re.compile(r'E2E-RESULT (PASS|FAIL|SKIP) (\S+)(?:: (.*))?')
 MILESTONES = [
     ('dom0 init', re.compile(r'E2E-DOM0-MARKER')),
     ('toolstack', re.compile(r'E2E-DOM0: .*toolstack up')),
@@ -90,7 +90,7 @@ def main():
                 break
         m = RESULT_RE.search(text)
         if m and verdict is None:
-            verdict, reason, t_result = m.group(1), m.group(2), t
+            verdict, reason, t_result = m.group(1), m.group(3) or '', t
 
     while not eof:
         now = time.monotonic()
@@ -123,7 +123,7 @@ def main():
         show_tails(lines)
     ms = ', '.join('%s %.1f s' % (n, seen[n]) for n, _ in MILESTONES if n in seen)
     print('%s: %s in %.1f s%s%s' % (a.name, verdict, total,
-                                   ' (%s)' % reason if reason else '',
+                                   '; ' + reason if reason else '',
                                    '; ' + ms if ms else ''), flush=True)
     print('    log: %s' % a.log)
     return {'PASS': 0, 'SKIP': 3}.get(verdict, 1)

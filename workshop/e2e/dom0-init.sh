@@ -23,7 +23,8 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /run
 [ -e /var/run ] || ln -s /run /var/run
-mkdir -p /run/xen /run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/console
+mkdir -p /run/xen /run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/console /etc/xen
+[ -e /etc/xen/xl.conf ] || : > /etc/xen/xl.conf
 
 mode=marker
 domu_mem=128
