@@ -1,2 +1,752 @@
+/*
+ * virtio device tests against QEMU's xenfv machine: the guest driver in
+ * virtio.c talks to virtio-blk, virtio-net, virtio-console and
+ * virtio-gpu through the ioreq path, and the host side of each device
+ * (image file, socket netdev, chardev socket, QMP screendump) is checked.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_gpu.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include "harness.h"
-const struct test tests_virtio[] = { { NULL } };
+#include "virtio.h"
+
+#define RING_FEATURES (1ULL << VIRTIO_RING_F_EVENT_IDX | \
+                       1ULL << VIRTIO_RING_F_INDIRECT_DESC)
+#define DISK_MIB    8
+#define TIMEOUT_MS  10000
+
+static uint8_t pattern(uint64_t where, unsigned seed)
+{
+    return (where * 7 + (where >> 9) * 13 + seed) & 0xff;
+}
+
+static int make_disk(struct ctx *c, const char *name, char *path,
+                     size_t len)
+{
+    int fd;
+
+    snprintf(path, len, "%s/%s", c->workdir, name);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || ftruncate(fd, DISK_MIB << 20) < 0) {
+        report("cannot create %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return fd;
+}
+
+/* ---- virtio-blk ------------------------------------------------------- */
+
+struct blk_req {
+    uint64_t hdr, data, status;
+    uint32_t type, len;
+    uint64_t sector;
+    int head;
+};
+
+static void blk_prepare(struct sim *s, struct blk_req *r, uint32_t type,
+                        uint64_t sector, uint32_t len, uint64_t data)
+{
+    struct virtio_blk_outhdr *h;
+
+    r->hdr = guest_alloc(s, sizeof(*h), 16);
+    r->status = guest_alloc(s, 1, 1);
+    r->data = data;
+    r->type = type;
+    r->len = len;
+    r->sector = sector;
+    h = guest_ptr(s, r->hdr, sizeof(*h));
+    h->type = type;
+    h->sector = sector;
+    *(uint8_t *)guest_ptr(s, r->status, 1) = 0xff;
+}
+
+static int blk_submit(struct vdev *d, struct blk_req *r)
+{
+    struct vbuf b[3];
+    int n = 0;
+
+    b[n++] = (struct vbuf) { r->hdr, sizeof(struct virtio_blk_outhdr) };
+    if (r->len) {
+        b[n++] = (struct vbuf) { r->data, r->len, r->type == VIRTIO_BLK_T_IN };
+    }
+    b[n++] = (struct vbuf) { r->status, 1, true };
+    r->head = vq_add(d, &d->vq[0], b, n);
+    return r->head;
+}
+
+/* Wait until all n requests completed; check status and used length. */
+static enum result blk_complete(struct vdev *d, struct blk_req *r, int n)
+{
+    int done = 0;
+
+    while (done < n) {
+        uint32_t len;
+        int head;
+
+        CHECK(vq_wait(d, &d->vq[0], TIMEOUT_MS) == 0,
+              "virtio-blk: %d of %d requests completed", done, n);
+        while ((head = vq_pop(d, &d->vq[0], &len)) >= 0) {
+            for (int i = 0; i < n; i++) {
+                uint8_t st;
+
+                if (r[i].head != head) {
+                    continue;
+                }
+                st = *(uint8_t *)guest_ptr(d->s, r[i].status, 1);
+                CHECK(st == VIRTIO_BLK_S_OK, "request type %u sector %lu "
+                      "status %u", r[i].type, (unsigned long)r[i].sector, st);
+                CHECK(r[i].type != VIRTIO_BLK_T_IN || len == r[i].len + 1,
+                      "read used len %u, want %u", len, r[i].len + 1);
+                r[i].head = -1;
+                done++;
+            }
+        }
+    }
+    return PASS;
+}
+
+static const uint32_t blk_sizes[] = {
+    512, 4096, 1536, 65536, 1 << 20, 8192, 512 * 3, 131072,
+};
+#define NR_BLK (sizeof(blk_sizes) / sizeof(blk_sizes[0]))
+
+static enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
+                                 unsigned seed)
+{
+    struct sim *s = c->s;
+    struct blk_req w[NR_BLK], rd[NR_BLK], fl;
+    uint64_t sector = 8;
+    uint8_t *host = malloc(1 << 20);
+
+    /* All writes in flight at once, kicked from every vcpu in turn. */
+    for (size_t i = 0; i < NR_BLK; i++) {
+        uint64_t buf = guest_alloc(s, blk_sizes[i], 4096);
+        uint8_t *p = guest_ptr(s, buf, blk_sizes[i]);
+
+        for (uint32_t j = 0; j < blk_sizes[i]; j++) {
+            p[j] = pattern(sector * 512 + j, seed);
+        }
+        blk_prepare(s, &w[i], VIRTIO_BLK_T_OUT, sector, blk_sizes[i], buf);
+        CHECK(blk_submit(d, &w[i]) >= 0, "ring full");
+        sector += blk_sizes[i] / 512 + 1;
+    }
+    for (unsigned v = 0; v < s->nr_vcpus; v++) {
+        d->vcpu = v;
+        vq_kick(d, &d->vq[0]);
+    }
+    if (blk_complete(d, w, NR_BLK) != PASS) {
+        return FAIL;
+    }
+    if (d->features & 1ULL << VIRTIO_BLK_F_FLUSH) {
+        blk_prepare(s, &fl, VIRTIO_BLK_T_FLUSH, 0, 0, 0);
+        blk_submit(d, &fl);
+        vq_kick(d, &d->vq[0]);
+        if (blk_complete(d, &fl, 1) != PASS) {
+            return FAIL;
+        }
+    }
+    for (size_t i = 0; i < NR_BLK; i++) {
+        ssize_t n = pread(fd, host, w[i].len, w[i].sector * 512);
+
+        CHECK(n == (ssize_t)w[i].len, "short read of the image");
+        for (uint32_t j = 0; j < w[i].len; j++) {
+            CHECK(host[j] == pattern(w[i].sector * 512 + j, seed),
+                  "image byte %lu is 0x%02x, want 0x%02x",
+                  (unsigned long)(w[i].sector * 512 + j), host[j],
+                  pattern(w[i].sector * 512 + j, seed));
+        }
+        blk_prepare(s, &rd[i], VIRTIO_BLK_T_IN, w[i].sector, w[i].len,
+                    guest_alloc(s, w[i].len, 4096));
+        memset(guest_ptr(s, rd[i].data, rd[i].len), 0xee, rd[i].len);
+        CHECK(blk_submit(d, &rd[i]) >= 0, "ring full");
+    }
+    d->vcpu = s->nr_vcpus - 1;
+    vq_kick(d, &d->vq[0]);
+    if (blk_complete(d, rd, NR_BLK) != PASS) {
+        return FAIL;
+    }
+    for (size_t i = 0; i < NR_BLK; i++) {
+        CHECK(!memcmp(guest_ptr(s, rd[i].data, rd[i].len),
+                      guest_ptr(s, w[i].data, w[i].len), w[i].len),
+              "read back of %u bytes at sector %lu differs", w[i].len,
+              (unsigned long)w[i].sector);
+    }
+    free(host);
+    CHECK(d->irqs > 0, "requests completed but no SPI %u was taken",
+          d->irq);
+    return PASS;
+}
+
+static enum result blk_test(struct ctx *c, uint64_t ring_features)
+{
+    char img[300], drive[400];
+    const char *args[] = {
+        "-drive", drive, "-device", "virtio-blk-device,drive=d0", NULL,
+    };
+    struct vdev d;
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    uint64_t cap;
+
+    if (fd < 0) {
+        return FAIL;
+    }
+    snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img);
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(c->s, VIRTIO_ID_BLOCK, 0, &d) >= 0,
+          "no virtio-blk transport found");
+    CHECK(vdev_init(&d, ring_features | 1ULL << VIRTIO_BLK_F_FLUSH, 1) == 0,
+          "virtio-blk initialisation failed");
+    CHECK(d.event_idx == !!(ring_features & 1ULL << VIRTIO_RING_F_EVENT_IDX)
+          && d.indirect ==
+             !!(ring_features & 1ULL << VIRTIO_RING_F_INDIRECT_DESC),
+          "device did not offer the ring features (0x%lx)",
+          (unsigned long)d.features);
+    cap = vdev_config32(&d, 0) | (uint64_t)vdev_config32(&d, 4) << 32;
+    CHECK(cap == (DISK_MIB << 20) / 512, "capacity %lu sectors",
+          (unsigned long)cap);
+    if (blk_roundtrip(c, &d, fd, 1) != PASS) {
+        return FAIL;
+    }
+    close(fd);
+    return dm_alive(c) ? PASS : FAIL;
+}
+
+static enum result test_blk(struct ctx *c)
+{
+    return blk_test(c, RING_FEATURES);
+}
+
+static enum result test_blk_plain(struct ctx *c)
+{
+    return blk_test(c, 0);
+}
+
+/*
+ * A data descriptor outside guest RAM: QEMU must not crash, must not
+ * touch the image, and the other transport must keep working.
+ */
+static enum result test_desc_outside_ram(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img0[300], img1[300], drive0[400], drive1[400];
+    const char *args[] = {
+        "-drive", drive0, "-device", "virtio-blk-device,drive=d0",
+        "-drive", drive1, "-device", "virtio-blk-device,drive=d1", NULL,
+    };
+    int fd0 = make_disk(c, "disk0.img", img0, sizeof(img0));
+    int fd1 = make_disk(c, "disk1.img", img1, sizeof(img1));
+    struct vdev d0, d1;
+    struct blk_req r;
+    uint8_t host[4096];
+    uint32_t status = 0;
+    bool completed = false;
+
+    snprintf(drive0, sizeof(drive0), "file=%s,if=none,format=raw,id=d0",
+             img0);
+    snprintf(drive1, sizeof(drive1), "file=%s,if=none,format=raw,id=d1",
+             img1);
+    if (fd0 < 0 || fd1 < 0 || dm_start(c, args) < 0 ||
+        dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d0) >= 0 &&
+          vdev_find(s, VIRTIO_ID_BLOCK, 1, &d1) >= 0, "two virtio-blk");
+    CHECK(vdev_init(&d0, 0, 1) == 0 && vdev_init(&d1, 0, 1) == 0, "init");
+    /* 0x80000000 is inside RAM bank 0's range but not populated. */
+    blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, 0x80000000ULL);
+    blk_submit(&d0, &r);
+    vq_kick(&d0, &d0.vq[0]);
+    for (int i = 0; i < 200 && !completed; i++) {
+        completed = vq_pop(&d0, &d0.vq[0], NULL) >= 0;
+        status = vdev_status(&d0);
+        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
+            break;
+        }
+        usleep(10000);
+    }
+    CHECK(dm_alive(c), "QEMU died on a descriptor outside guest RAM");
+    CHECK((status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
+          (completed && *(uint8_t *)guest_ptr(s, r.status, 1) != 0),
+          "bad descriptor neither failed the request nor flagged "
+          "NEEDS_RESET (status 0x%x)", status);
+    CHECK(pread(fd0, host, sizeof(host), 16 * 512) == sizeof(host),
+          "image read");
+    for (size_t i = 0; i < sizeof(host); i++) {
+        CHECK(host[i] == 0, "image written from outside guest RAM");
+    }
+    if (blk_roundtrip(c, &d1, fd1, 2) != PASS) {
+        return FAIL;
+    }
+    CHECK(vdev_init(&d0, 0, 1) == 0, "re-initialising the faulted device");
+    return blk_roundtrip(c, &d0, fd0, 3);
+}
+
+/* ---- virtio-net ------------------------------------------------------- */
+
+#define NET_HDR sizeof(struct virtio_net_hdr_v1)
+#define NR_FRAMES 24
+
+static int udp_socket(uint16_t *port)
+{
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+        return -1;
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static size_t frame_len(int i)
+{
+    return 60 + (i * 397) % 1455;
+}
+
+static void make_frame(uint8_t *f, int i, size_t len, bool to_guest)
+{
+    static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34,
+                                          0x56 };
+
+    memset(f, 0xff, 6);
+    if (to_guest) {
+        memcpy(f, guest_mac, 6);
+    }
+    memcpy(f + 6, guest_mac, 6);
+    f[5 + 6] = to_guest ? 0x99 : 0x56;
+    f[12] = 0x88;
+    f[13] = 0xb5;       /* local experimental ethertype */
+    for (size_t j = 14; j < len; j++) {
+        f[j] = pattern(i * 4096 + j, to_guest);
+    }
+}
+
+static enum result net_tx(struct ctx *c, struct vdev *d, int hfd)
+{
+    struct sim *s = c->s;
+    uint8_t want[1600], got[2048];
+
+    for (int i = 0; i < NR_FRAMES; i++) {
+        size_t len = frame_len(i);
+        uint64_t hdr = guest_alloc(s, NET_HDR, 16);
+        uint64_t buf = guest_alloc(s, len, 64);
+        struct vbuf b[2] = { { hdr, NET_HDR }, { buf, len } };
+
+        make_frame(guest_ptr(s, buf, len), i, len, false);
+        CHECK(vq_add(d, &d->vq[1], b, 2) >= 0, "tx ring full");
+        d->vcpu = i % s->nr_vcpus;
+        vq_kick(d, &d->vq[1]);
+    }
+    for (int i = 0; i < NR_FRAMES; i++) {
+        struct pollfd p = { .fd = hfd, .events = POLLIN };
+        ssize_t n;
+
+        CHECK(poll(&p, 1, TIMEOUT_MS) == 1, "frame %d never left QEMU", i);
+        n = recv(hfd, got, sizeof(got), 0);
+        make_frame(want, i, frame_len(i), false);
+        CHECK(n == (ssize_t)frame_len(i) && !memcmp(got, want, n),
+              "frame %d: %zd bytes, want %zu, or content differs", i, n,
+              frame_len(i));
+    }
+    for (int done = 0; done < NR_FRAMES;) {
+        CHECK(vq_wait(d, &d->vq[1], TIMEOUT_MS) == 0, "tx completions");
+        while (vq_pop(d, &d->vq[1], NULL) >= 0) {
+            done++;
+        }
+    }
+    return PASS;
+}
+
+static enum result net_rx(struct ctx *c, struct vdev *d, int hfd,
+                          uint16_t qport)
+{
+    struct sim *s = c->s;
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons(qport),
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    uint64_t bufs[VQ_SIZE];
+    uint8_t want[1600];
+    int got = 0;
+
+    for (int i = 0; i < NR_FRAMES + 8; i++) {
+        struct vbuf b;
+
+        bufs[i] = guest_alloc(s, NET_HDR + 1518, 64);
+        b = (struct vbuf) { bufs[i], NET_HDR + 1518, true };
+        CHECK(vq_add(d, &d->vq[0], &b, 1) == i, "rx ring");
+    }
+    vq_kick(d, &d->vq[0]);
+    for (int i = 0; i < NR_FRAMES; i++) {
+        make_frame(want, i, frame_len(i), true);
+        CHECK(sendto(hfd, want, frame_len(i), 0, (struct sockaddr *)&to,
+                     sizeof(to)) == (ssize_t)frame_len(i), "sendto");
+    }
+    while (got < NR_FRAMES) {
+        uint32_t len;
+        int head;
+
+        CHECK(vq_wait(d, &d->vq[0], TIMEOUT_MS) == 0,
+              "only %d of %d frames reached the guest", got, NR_FRAMES);
+        while ((head = vq_pop(d, &d->vq[0], &len)) >= 0) {
+            make_frame(want, got, frame_len(got), true);
+            CHECK(head == got, "rx buffers used out of order");
+            CHECK(len == NET_HDR + frame_len(got) &&
+                  !memcmp(guest_ptr(s, bufs[head] + NET_HDR, len - NET_HDR),
+                          want, len - NET_HDR),
+                  "rx frame %d: len %u, want %zu, or content differs", got,
+                  len, NET_HDR + frame_len(got));
+            got++;
+        }
+    }
+    return PASS;
+}
+
+static enum result test_net(struct ctx *c)
+{
+    char netdev[200];
+    const char *args[] = {
+        "-netdev", netdev, "-device",
+        "virtio-net-device,netdev=n0,mac=52:54:00:12:34:56", NULL,
+    };
+    uint16_t hport, qport;
+    int hfd = udp_socket(&hport), tmp = udp_socket(&qport);
+    struct vdev d;
+    uint8_t mac[6];
+
+    CHECK(hfd >= 0 && tmp >= 0, "UDP sockets");
+    close(tmp);     /* QEMU binds this port itself */
+    snprintf(netdev, sizeof(netdev), "socket,id=n0,udp=127.0.0.1:%u,"
+             "localaddr=127.0.0.1:%u", hport, qport);
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(c->s, VIRTIO_ID_NET, 0, &d) >= 0, "no virtio-net");
+    CHECK(vdev_init(&d, RING_FEATURES | 1ULL << VIRTIO_NET_F_MAC, 2) == 0,
+          "virtio-net initialisation failed");
+    for (int i = 0; i < 6; i++) {
+        mac[i] = vdev_config8(&d, i);
+    }
+    CHECK(!memcmp(mac, "\x52\x54\x00\x12\x34\x56", 6),
+          "MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+          mac[3], mac[4], mac[5]);
+    if (net_tx(c, &d, hfd) != PASS || net_rx(c, &d, hfd, qport) != PASS) {
+        return FAIL;
+    }
+    close(hfd);
+    return PASS;
+}
+
+/* ---- virtio-console --------------------------------------------------- */
+
+#define CONSOLE_BIG (1 << 20)
+
+struct reader {
+    int fd;
+    size_t want, got;
+    bool ok;
+    pthread_t thread;
+};
+
+static void *console_reader(void *opaque)
+{
+    struct reader *r = opaque;
+    uint8_t buf[8192];
+
+    r->ok = true;
+    while (r->got < r->want) {
+        struct pollfd p = { .fd = r->fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&p, 1, TIMEOUT_MS) != 1 ||
+            (n = read(r->fd, buf, sizeof(buf))) <= 0) {
+            break;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            r->ok &= buf[i] == pattern(r->got + i, 5);
+        }
+        r->got += n;
+    }
+    return NULL;
+}
+
+static enum result console_to_host(struct ctx *c, struct vdev *d, int sfd)
+{
+    struct sim *s = c->s;
+    struct reader r = { .fd = sfd, .want = CONSOLE_BIG };
+    uint64_t big = guest_alloc(s, CONSOLE_BIG, 4096);
+    uint8_t *p = guest_ptr(s, big, CONSOLE_BIG);
+    size_t sent = 0, chunk = 4096;
+    int inflight = 0;
+
+    for (size_t i = 0; i < CONSOLE_BIG; i++) {
+        p[i] = pattern(i, 5);
+    }
+    pthread_create(&r.thread, NULL, console_reader, &r);
+    while (sent < CONSOLE_BIG || inflight) {
+        struct vbuf b = { big + sent, chunk };
+
+        while (sent < CONSOLE_BIG && vq_add(d, &d->vq[1], &b, 1) >= 0) {
+            sent += chunk;
+            inflight++;
+            b.gpa += chunk;
+        }
+        vq_kick(d, &d->vq[1]);
+        if (vq_wait(d, &d->vq[1], TIMEOUT_MS) < 0) {
+            break;
+        }
+        while (vq_pop(d, &d->vq[1], NULL) >= 0) {
+            inflight--;
+        }
+    }
+    pthread_join(r.thread, NULL);
+    CHECK(r.got == CONSOLE_BIG && r.ok, "guest->host: %zu of %u bytes, "
+          "content %s", r.got, CONSOLE_BIG, r.ok ? "ok" : "corrupt");
+    return PASS;
+}
+
+static enum result console_to_guest(struct ctx *c, struct vdev *d, int sfd)
+{
+    struct sim *s = c->s;
+    const size_t total = 256 * 1024, bufsz = 4096;
+    uint64_t bufs[VQ_SIZE];
+    uint8_t *data = malloc(total);
+    size_t got = 0, written = 0;
+    int n = d->vq[0].num;
+
+    for (size_t i = 0; i < total; i++) {
+        data[i] = pattern(i, 9);
+    }
+    for (int i = 0; i < n; i++) {
+        struct vbuf b;
+
+        bufs[i] = guest_alloc(s, bufsz, 64);
+        b = (struct vbuf) { bufs[i], bufsz, true };
+        vq_add(d, &d->vq[0], &b, 1);
+    }
+    vq_kick(d, &d->vq[0]);
+    while (got < total) {
+        uint32_t len;
+        int head;
+
+        if (written < total) {
+            ssize_t w = write(sfd, data + written, total - written > 65536 ?
+                              65536 : total - written);
+
+            CHECK(w > 0, "chardev socket write: %s", strerror(errno));
+            written += w;
+        }
+        CHECK(vq_wait(d, &d->vq[0], TIMEOUT_MS) == 0,
+              "host->guest: %zu of %zu bytes arrived", got, total);
+        while ((head = vq_pop(d, &d->vq[0], &len)) >= 0) {
+            struct vbuf b = { bufs[head], bufsz, true };
+
+            CHECK(got + len <= total &&
+                  !memcmp(guest_ptr(s, bufs[head], len), data + got, len),
+                  "host->guest data differs at byte %zu", got);
+            got += len;
+            vq_add(d, &d->vq[0], &b, 1);
+        }
+        vq_kick(d, &d->vq[0]);
+    }
+    free(data);
+    return PASS;
+}
+
+static enum result test_console(struct ctx *c)
+{
+    char chardev[400], path[300];
+    const char *args[] = {
+        "-device", "virtio-serial-device", "-chardev", chardev,
+        "-device", "virtconsole,chardev=c0", NULL,
+    };
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct vdev d;
+    int sfd;
+
+    snprintf(path, sizeof(path), "%s/console.sock", c->workdir);
+    snprintf(chardev, sizeof(chardev),
+             "socket,id=c0,path=%s,server=on,wait=off", path);
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(strlen(path) < sizeof(sa.sun_path), "socket path too long");
+    strcpy(sa.sun_path, path);
+    sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(connect(sfd, (struct sockaddr *)&sa, sizeof(sa)) == 0,
+          "connect to the console chardev: %s", strerror(errno));
+    CHECK(vdev_find(c->s, VIRTIO_ID_CONSOLE, 0, &d) >= 0,
+          "no virtio-serial transport");
+    /* Without MULTIPORT, queues 0/1 are port 0: the virtconsole. */
+    CHECK(vdev_init(&d, RING_FEATURES, 2) == 0, "virtio-serial init");
+    if (console_to_host(c, &d, sfd) != PASS ||
+        console_to_guest(c, &d, sfd) != PASS) {
+        return FAIL;
+    }
+    close(sfd);
+    return PASS;
+}
+
+/* ---- virtio-gpu ------------------------------------------------------- */
+
+#define GPU_W 64
+#define GPU_H 48
+
+static enum result gpu_cmd(struct vdev *d, const void *req, size_t len,
+                           uint32_t want)
+{
+    struct sim *s = d->s;
+    uint64_t rq = guest_alloc(s, len, 16);
+    uint64_t rs = guest_alloc(s, sizeof(struct virtio_gpu_ctrl_hdr), 16);
+    struct vbuf b[2] = {
+        { rq, len }, { rs, sizeof(struct virtio_gpu_ctrl_hdr), true },
+    };
+    struct virtio_gpu_ctrl_hdr *resp = guest_ptr(s, rs, sizeof(*resp));
+    uint32_t type = ((const struct virtio_gpu_ctrl_hdr *)req)->type;
+
+    memcpy(guest_ptr(s, rq, len), req, len);
+    CHECK(vq_add(d, &d->vq[0], b, 2) >= 0, "control queue full");
+    vq_kick(d, &d->vq[0]);
+    CHECK(vq_wait(d, &d->vq[0], TIMEOUT_MS) == 0, "command 0x%x timed out",
+          type);
+    vq_pop(d, &d->vq[0], NULL);
+    CHECK(resp->type == want, "command 0x%x answered 0x%x", type,
+          resp->type);
+    return PASS;
+}
+
+static uint8_t px(int x, int y, int ch)
+{
+    return ch == 0 ? x * 4 : ch == 1 ? y * 5 : (x + y) * 3;
+}
+
+static enum result gpu_draw(struct vdev *d)
+{
+    struct sim *s = d->s;
+    struct virtio_gpu_rect rect = { 0, 0, GPU_W, GPU_H };
+    uint64_t fb = guest_alloc(s, GPU_W * GPU_H * 4, 4096);
+    uint8_t *p = guest_ptr(s, fb, GPU_W * GPU_H * 4);
+    struct virtio_gpu_resource_create_2d create = {
+        .hdr.type = VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, .resource_id = 1,
+        .format = VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
+        .width = GPU_W, .height = GPU_H,
+    };
+    struct {
+        struct virtio_gpu_resource_attach_backing a;
+        struct virtio_gpu_mem_entry e;
+    } attach = {
+        { .hdr.type = VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING,
+          .resource_id = 1, .nr_entries = 1 },
+        { .addr = fb, .length = GPU_W * GPU_H * 4 },
+    };
+    struct virtio_gpu_transfer_to_host_2d xfer = {
+        .hdr.type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, .r = rect,
+        .resource_id = 1,
+    };
+    struct virtio_gpu_set_scanout scanout = {
+        .hdr.type = VIRTIO_GPU_CMD_SET_SCANOUT, .r = rect, .scanout_id = 0,
+        .resource_id = 1,
+    };
+    struct virtio_gpu_resource_flush flush = {
+        .hdr.type = VIRTIO_GPU_CMD_RESOURCE_FLUSH, .r = rect,
+        .resource_id = 1,
+    };
+
+    for (int y = 0; y < GPU_H; y++) {
+        for (int x = 0; x < GPU_W; x++) {
+            uint8_t *q = p + (y * GPU_W + x) * 4;
+
+            q[0] = px(x, y, 2);     /* B8G8R8X8: blue first in memory */
+            q[1] = px(x, y, 1);
+            q[2] = px(x, y, 0);
+            q[3] = 0;
+        }
+    }
+    if (gpu_cmd(d, &create, sizeof(create), VIRTIO_GPU_RESP_OK_NODATA) ||
+        gpu_cmd(d, &attach, sizeof(attach), VIRTIO_GPU_RESP_OK_NODATA) ||
+        gpu_cmd(d, &xfer, sizeof(xfer), VIRTIO_GPU_RESP_OK_NODATA) ||
+        gpu_cmd(d, &scanout, sizeof(scanout), VIRTIO_GPU_RESP_OK_NODATA) ||
+        gpu_cmd(d, &flush, sizeof(flush), VIRTIO_GPU_RESP_OK_NODATA)) {
+        return FAIL;
+    }
+    return PASS;
+}
+
+static enum result check_ppm(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    int w = 0, h = 0, max = 0;
+    uint8_t rgb[3];
+
+    CHECK(f, "no screendump file %s", path);
+    CHECK(fscanf(f, "P6 %d %d %d", &w, &h, &max) == 3 && fgetc(f) != EOF,
+          "not a PPM file");
+    CHECK(w == GPU_W && h == GPU_H && max == 255, "screendump %dx%d", w, h);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            CHECK(fread(rgb, 3, 1, f) == 1, "short PPM");
+            CHECK(rgb[0] == px(x, y, 0) && rgb[1] == px(x, y, 1) &&
+                  rgb[2] == px(x, y, 2), "pixel (%d,%d) is %02x%02x%02x, "
+                  "want %02x%02x%02x", x, y, rgb[0], rgb[1], rgb[2],
+                  px(x, y, 0), px(x, y, 1), px(x, y, 2));
+        }
+    }
+    fclose(f);
+    return PASS;
+}
+
+static enum result test_gpu(struct ctx *c)
+{
+    const char *args[] = { "-device", "virtio-gpu-device", NULL };
+    char cmd[512], reply[4096], ppm[300];
+    struct vdev d;
+
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(c->s, VIRTIO_ID_GPU, 0, &d) >= 0, "no virtio-gpu");
+    CHECK(vdev_init(&d, RING_FEATURES, 2) == 0, "virtio-gpu init");
+    if (gpu_draw(&d) != PASS) {
+        return FAIL;
+    }
+    snprintf(ppm, sizeof(ppm), "%s/screen.ppm", c->workdir);
+    snprintf(cmd, sizeof(cmd), "{\"execute\":\"screendump\",\"arguments\":"
+             "{\"filename\":\"%s\"}}\n", ppm);
+    CHECK(qmp_command(c, cmd, reply, sizeof(reply)) == 0, "screendump");
+    return check_ppm(ppm);
+}
+
+const struct test tests_virtio[] = {
+    { "blk", test_blk, 1 << DM_QEMU,
+      "virtio-blk, event idx + indirect: writes in flight, flush, image, "
+      "read back" },
+    { "blk-plain", test_blk_plain, 1 << DM_QEMU,
+      "virtio-blk without event idx or indirect descriptors" },
+    { "desc-outside-ram", test_desc_outside_ram, 1 << DM_QEMU,
+      "virtio-blk descriptor outside guest RAM: survive, other device ok" },
+    { "net", test_net, 1 << DM_QEMU,
+      "virtio-net frames both ways through a UDP socket netdev" },
+    { "console", test_console, 1 << DM_QEMU,
+      "virtconsole: 1 MiB guest->host, 256 KiB host->guest" },
+    { "gpu", test_gpu, 1 << DM_QEMU,
+      "virtio-gpu 2D scanout compared with a QMP screendump" },
+    { NULL },
+};
