@@ -35,12 +35,16 @@ def main():
     ap.add_argument('--send', nargs=2, action='append', default=[],
                     metavar=('REGEX', 'TEXT'))
     ap.add_argument('--verbose', action='store_true', help='echo every console line')
+    ap.add_argument('--pass-re', help='also PASS on a line matching this')
+    ap.add_argument('--fail-re', help='also FAIL on a line matching this')
+    ap.add_argument('--grace', type=float, default=10,
+                    help='seconds to wait for QEMU to exit after the result')
     ap.add_argument('cmd', nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == '--' else a.cmd
     if not cmd:
         ap.error('no command')
-    sends = [(re.compile(r), t.encode().decode('unicode_escape')) for r, t in a.send]
+    sends = [(re.compile(r), t) for r, t in a.send]
 
     t0 = time.monotonic()
     log = open(a.log, 'w', buffering=1)
@@ -70,6 +74,10 @@ def main():
     fd = child.stdout.fileno()
     deadline = t0 + a.timeout
     eof = False
+    # Xen hands console input to dom0 through a small ring (128 bytes) and
+    # drops what overflows, so typed text is paced: 32 bytes per 0.1 s.
+    pending = bytearray()
+    next_send = 0.0
 
     def handle(text):
         nonlocal verdict, reason, t_result
@@ -83,22 +91,29 @@ def main():
                 seen[name] = t
         for i, (rx, txt) in enumerate(sends):
             if rx.search(text):
-                child.stdin.write(txt.encode())
-                child.stdin.flush()
-                log.write('# sent %r\n' % txt)
+                pending.extend(txt.encode())
+                log.write('# sending %r\n' % txt)
                 sends.pop(i)
                 break
         m = RESULT_RE.search(text)
         if m and verdict is None:
             verdict, reason, t_result = m.group(1), m.group(3) or '', t
+        for v, rx in (('PASS', a.pass_re), ('FAIL', a.fail_re)):
+            if rx and verdict is None and re.search(rx, text):
+                verdict, reason, t_result = v, text.strip(), t
 
     while not eof:
         now = time.monotonic()
-        if verdict is not None and now > t_result + 10:
+        if verdict is not None and now > t_result + a.grace:
             break                       # result known; QEMU did not power off
         if now > deadline:
             break
-        r, _, _ = select.select([fd], [], [], 0.5)
+        if pending and now >= next_send:
+            child.stdin.write(bytes(pending[:32]))
+            child.stdin.flush()
+            del pending[:32]
+            next_send = now + 0.1
+        r, _, _ = select.select([fd], [], [], 0.05 if pending else 0.5)
         if not r:
             continue
         chunk = os.read(fd, 65536)

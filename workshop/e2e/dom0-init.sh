@@ -11,7 +11,7 @@
 #   xenfv-blk    the cross-built QEMU (-M xenfv) serves virtio-blk to a domU
 #   shell        interactive shell with the toolstack running
 #   cmd          like shell, prints E2E-DOM0-SHELL-READY for `boot cmd`
-# Options on the command line: e2e_domu_mem=MiB e2e_hs=script|none
+# Options on the command line: e2e_domu_mem=MiB e2e_hs=script|dm
 # e2e_blk_bytes=N e2e_xlv=-vvv
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /var /usr/bin /usr/sbin /sbin
 /bin/busybox --install -s
@@ -189,21 +189,46 @@ xenfv-blk)
     setup_xen
     make_disk
     mkcfg domu blk "$VDISK"
-    # libxl 4.17 blocks in `xl create` until the backend state is 2, and we
-    # only learn the domid from it, so the device model cannot be started
-    # before that. xenfv-blk-handshake plays the backend's xenstore part
-    # (1 -> 2 now, 5 -> 6 on destroy); e2e_hs=none leaves it all to QEMU.
-    if [ "$hs" = script ]; then
+    # libxl 4.17 blocks in `xl create` (even with -p) until the backend
+    # state is exactly 2, and the domid is only known once it runs.
+    #  e2e_hs=script (default): xenfv-blk-handshake writes 1 -> 2 and later
+    #    5 -> 6; QEMU is started after `xl create -p` returns and finds
+    #    state 2 already written.
+    #  e2e_hs=dm: a watcher starts QEMU as soon as libxl has written the
+    #    backend (the domid is in its path); QEMU itself must write 2 within
+    #    10 s, and 6 when libxl writes 5 on destroy.
+    dm() {
+        exec $Q -M xenfv -accel xen -xen-domid "$1" -xen-attach -smp 1 -m "$domu_mem" \
+            -nodefaults -display none \
+            -drive if=none,id=d0,file=/domu/disk.img,format=raw \
+            -device virtio-blk-device,drive=d0 > /run/qemu.log 2>&1
+    }
+    case $hs in
+    script)
         xenfv-blk-handshake -t 150 > /run/handshake.log 2>&1 &
-    fi
-    xl $xlv create -p /domu/domu.cfg || fail "xl create -p rc=$? (backend handshake?)"
-    domid=$(xl domid domu)
-    say "xl create -p returned, domid $domid; starting the device model"
-    $Q -M xenfv -accel xen -xen-domid "$domid" -xen-attach -smp 1 -m "$domu_mem" \
-        -nodefaults -display none \
-        -drive if=none,id=d0,file=/domu/disk.img,format=raw \
-        -device virtio-blk-device,drive=d0 > /run/qemu.log 2>&1 &
-    qpid=$!
+        xl $xlv create -p /domu/domu.cfg || fail "xl create -p rc=$? (backend handshake?)"
+        domid=$(xl domid domu)
+        say "xl create -p returned, domid $domid; starting the device model"
+        dm "$domid" &
+        qpid=$!
+        ;;
+    dm)
+        (
+            n=0
+            while [ $n -lt 300 ]; do
+                d=$(xenstore-list /local/domain/0/backend/virtio_disk 2>/dev/null | head -n1)
+                [ -n "$d" ] && dm "$d"
+                usleep 100000
+                n=$((n + 1))
+            done
+        ) &
+        qpid=$!
+        xl $xlv create -p /domu/domu.cfg || fail "xl create -p rc=$? (did QEMU write backend state 2?)"
+        domid=$(xl domid domu)
+        say "xl create -p returned, domid $domid (device model started by the watcher)"
+        ;;
+    *) fail "unknown e2e_hs=$hs" ;;
+    esac
     dmstate() { [ "$(xenstore-read /local/domain/0/device-model/$domid/state 2>/dev/null)" = running ]; }
     if wait_for 20 eval 'dmstate || ! alive $qpid'; then :; fi
     alive $qpid || fail "device model exited at start-up"
@@ -219,7 +244,8 @@ xenfv-blk)
     t0=$(up)
     xl destroy domu || fail "xl destroy rc=$?"
     t1=$(up)
-    wait_for 1 eval '! alive $qpid'
+    n=0
+    while alive $qpid && [ $n -lt 20 ]; do usleep 50000; n=$((n + 1)); done
     t2=$(up)
     dt=$(awk "BEGIN { printf \"%.2f\", $t2 - $t1 }")
     say "xl destroy took $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s"
