@@ -124,6 +124,85 @@ int xc_domain_getinfo(xc_interface *xch, uint32_t first_domid,
     return n;
 }
 
+static void fill_domaininfo(xc_domaininfo_t *info,
+                            const struct xfv_dominfo *d)
+{
+    memset(info, 0, sizeof(*info));
+    info->domain = d->domid;
+    info->flags = XEN_DOMINF_hvm_guest | XEN_DOMINF_hap |
+                  (d->dying ? XEN_DOMINF_dying : 0) |
+                  (d->paused ? XEN_DOMINF_paused : 0);
+    if (d->shutdown) {
+        info->flags |= XEN_DOMINF_shutdown |
+            (d->shutdown_reason & XEN_DOMINF_shutdownmask)
+            << XEN_DOMINF_shutdownshift;
+    } else if (!d->dying && !d->paused) {
+        info->flags |= XEN_DOMINF_running;
+    }
+    info->tot_pages = d->nr_pages;
+    info->max_pages = d->max_memkb >> 2;
+    info->nr_online_vcpus = d->nr_online_vcpus;
+    info->max_vcpu_id = d->max_vcpu_id;
+}
+
+int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain,
+                          unsigned int max_domains, xc_domaininfo_t *info)
+{
+    uint64_t args[2] = { max_domains, 1 };
+    struct xfv_rsp *rsp;
+    const struct xfv_dominfo *d;
+    int n;
+
+    if (xch->restricted) {
+        errno = ENOTTY;
+        return -1;
+    }
+    rsp = xfv_call(&xch->conn, XFV_OP_DOMAIN_GETINFO, first_domain, args, 2,
+                   NULL, 0, NULL, NULL);
+    if (!rsp) {
+        return -1;
+    }
+    if (rsp->ret < 0) {
+        errno = rsp->err;
+        free(rsp);
+        return -1;
+    }
+    n = rsp->ret;
+    d = (const struct xfv_dominfo *)rsp->data;
+    for (int i = 0; i < n; i++) {
+        fill_domaininfo(&info[i], &d[i]);
+    }
+    free(rsp);
+    return n;
+}
+
+int xc_get_hvm_param(xc_interface *xch, uint32_t dom, int param,
+                     unsigned long *value)
+{
+    uint64_t arg = (uint32_t)param;
+    struct xfv_rsp *rsp;
+    int err;
+
+    if (xch->restricted) {
+        errno = ENOTTY;
+        return -1;
+    }
+    rsp = xfv_call(&xch->conn, XFV_OP_HVM_PARAM_GET, dom, &arg, 1, NULL, 0,
+                   NULL, NULL);
+    if (!rsp) {
+        return -1;
+    }
+    if (rsp->ret < 0) {
+        err = rsp->err;
+        free(rsp);
+        errno = err;
+        return -1;
+    }
+    *value = rsp->val[0];
+    free(rsp);
+    return 0;
+}
+
 int xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason)
 {
     uint64_t arg = reason;

@@ -16,6 +16,7 @@
 #include "sim.h"
 #include <xen/memory.h>
 #include <xen/hvm/dm_op.h>
+#include <xen/hvm/params.h>
 
 #define FIRST_LOCAL_PORT    40  /* distinct from guest ports: catches mixups */
 #define FIRST_GUEST_PORT    5
@@ -30,6 +31,7 @@ struct call {
     int fds[XFV_MAX_FDS];
     int nfds;
     char desc[256];             /* arguments, for the log */
+    char xs_path[1024];         /* an absolute xenstore path */
 };
 
 static const char *const op_names[XFV_OP_COUNT] = {
@@ -39,6 +41,7 @@ static const char *const op_names[XFV_OP_COUNT] = {
     [XFV_OP_STUB] = "unsupported",
     [XFV_OP_DOMAIN_GETINFO] = "xc_domain_getinfo",
     [XFV_OP_DOMAIN_SHUTDOWN] = "xc_domain_shutdown",
+    [XFV_OP_HVM_PARAM_GET] = "xc_get_hvm_param",
     [XFV_OP_FMEM_MAP] = "xenforeignmemory_map2",
     [XFV_OP_FMEM_UNMAP] = "xenforeignmemory_unmap",
     [XFV_OP_FMEM_MAP_RESOURCE] = "xenforeignmemory_map_resource",
@@ -368,8 +371,8 @@ static int op_getinfo(struct call *k)
     uint64_t max = k->req->arg[0];
     int n = 0;
 
-    snprintf(k->desc, sizeof(k->desc), "first_domid=%u max=%lu", first,
-             (unsigned long)max);
+    snprintf(k->desc, sizeof(k->desc), "%sfirst_domid=%u max=%lu",
+             k->req->arg[1] ? "list, " : "", first, (unsigned long)max);
     if (first == 0 && max > 0) {
         dominfo(s, 0, &d[n++]);
     }
@@ -388,6 +391,21 @@ static int op_shutdown(struct call *k)
         return -1;
     }
     sim_shutdown_domain(k->s, k->req->arg[0]);
+    return 0;
+}
+
+/* HVMOP_get_param: Arm keeps the parameters, and nothing sets them here. */
+static int op_hvm_param_get(struct call *k)
+{
+    snprintf(k->desc, sizeof(k->desc), "domid=%u param=%lu", k->req->domid,
+             (unsigned long)k->req->arg[0]);
+    if (check_domain(k) < 0) {
+        return -1;
+    }
+    if (k->req->arg[0] >= HVM_NR_PARAMS) {
+        return fail(k, EINVAL);
+    }
+    k->rsp->val[0] = 0;
     return 0;
 }
 
@@ -803,10 +821,15 @@ static int xs_args(struct call *k, const char **path, const char **val,
     if (!nul) {
         return fail(k, EINVAL);
     }
+    /* Relative paths are under the caller's home: dom0's, for us. */
+    if (d[0] != '/' && d[0] != '@' && d[0]) {
+        snprintf(k->xs_path, sizeof(k->xs_path), "%s/%s", XS_DOM0_HOME, d);
+        d = k->xs_path;
+    }
     *path = d;
     *val = nul + 1;
-    *vlen = k->len - (nul + 1 - d);
-    snprintf(k->desc, sizeof(k->desc), "%s", d);
+    *vlen = k->len - (nul + 1 - (const char *)k->req->data);
+    snprintf(k->desc, sizeof(k->desc), "%.200s", d);
     return 0;
 }
 
@@ -858,7 +881,7 @@ static int op_xs(struct call *k)
         break;
     case XFV_OP_XS_WATCH:
         snprintf(k->desc + strlen(k->desc), 64, " token=%.40s", val);
-        r = xsd_watch(s, k->ci, path, val);
+        r = xsd_watch(s, k->ci, path, val, path == k->xs_path);
         break;
     case XFV_OP_XS_UNWATCH:
         r = xsd_unwatch(s->xs, k->ci, path, val);
@@ -878,6 +901,7 @@ static handler_fn *const handlers[XFV_OP_COUNT] = {
     [XFV_OP_STUB] = op_stub,
     [XFV_OP_DOMAIN_GETINFO] = op_getinfo,
     [XFV_OP_DOMAIN_SHUTDOWN] = op_shutdown,
+    [XFV_OP_HVM_PARAM_GET] = op_hvm_param_get,
     [XFV_OP_FMEM_MAP] = op_fmem_map,
     [XFV_OP_FMEM_UNMAP] = op_fmem_unmap,
     [XFV_OP_FMEM_MAP_RESOURCE] = op_map_resource,

@@ -150,6 +150,8 @@ bool ranges_contain(const struct range *r, int n, uint64_t s, uint64_t e);
 int ranges_add(struct range *r, int *n, uint64_t s, uint64_t e);
 void ranges_remove(struct range *r, int *n, uint64_t s, uint64_t e);
 
+#define XS_DOM0_HOME "/local/domain/0"
+
 /* xs.c: the small xenstore; callers hold s->lock */
 struct xs_store *xsd_new(void);
 int xsd_read(struct xs_store *x, const char *path, char *buf, size_t *len);
@@ -161,7 +163,7 @@ int xsd_directory(struct xs_store *x, const char *path, char *buf,
 int xsd_set_perms(struct xs_store *x, const char *path, const void *perms,
                   size_t len);
 int xsd_watch(struct sim *s, int client, const char *path,
-              const char *token);
+              const char *token, bool relative);
 int xsd_unwatch(struct xs_store *x, int client, const char *path,
                 const char *token);
 bool xsd_watched(struct xs_store *x, const char *path);

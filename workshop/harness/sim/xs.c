@@ -24,6 +24,7 @@ struct node {
 struct watch {
     int client;                 /* -1: free */
     char *path, *token;
+    bool relative;
 };
 
 struct xs_store {
@@ -131,8 +132,15 @@ int xsd_read(struct xs_store *x, const char *path, char *buf, size_t *len)
 static void send_event(struct sim *s, struct watch *w, const char *path)
 {
     struct client *c = &s->clients[w->client];
+    size_t home = strlen(XS_DOM0_HOME);
     char msg[1024];
-    int n = snprintf(msg, sizeof(msg), "%s%c%s", path, 0, w->token);
+    int n;
+
+    /* A watch set with a relative path reports relative paths. */
+    if (w->relative && !strncmp(path, XS_DOM0_HOME "/", home + 1)) {
+        path += home + 1;
+    }
+    n = snprintf(msg, sizeof(msg), "%s%c%s", path, 0, w->token);
 
     if (n < 0 || (size_t)n + 1 > sizeof(msg)) {
         return;
@@ -278,7 +286,7 @@ int xsd_set_perms(struct xs_store *x, const char *path, const void *perms,
 }
 
 int xsd_watch(struct sim *s, int client, const char *path,
-              const char *token)
+              const char *token, bool relative)
 {
     struct xs_store *x = s->xs;
 
@@ -299,7 +307,7 @@ int xsd_watch(struct sim *s, int client, const char *path,
         if (w->client < 0) {
             *w = (struct watch) {
                 .client = client, .path = strdup(path),
-                .token = strdup(token),
+                .token = strdup(token), .relative = relative,
             };
             send_event(s, w, path);
             return 0;
