@@ -89,6 +89,10 @@ int guest_send_ioreq(struct sim *s, unsigned vcpu, int server, ioreq_t *req,
     int r;
 
     pthread_mutex_lock(&s->lock);
+    if (s->dom != DOM_RUNNING) {
+        pthread_mutex_unlock(&s->lock);
+        return -ESRCH;      /* no vcpu runs any more */
+    }
     if (server < 0) {
         server = sim_find_server_for(s, req->addr, req->size ? req->size : 1);
     }
