@@ -12,7 +12,7 @@
 #   shell        interactive shell with the toolstack running
 #   cmd          like shell, prints E2E-DOM0-SHELL-READY for `boot cmd`
 # Options on the command line: e2e_domu_mem=MiB e2e_hs=script|dm
-# e2e_blk_bytes=N e2e_xlv=-vvv
+# e2e_blk_bytes=N e2e_xlv=-vvv e2e_dm=qemu|stub
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /var /usr/bin /usr/sbin /sbin
 /bin/busybox --install -s
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin:/usr/lib/xen-4.17/bin
@@ -29,6 +29,7 @@ mkdir -p /run/xen /run/xenstored /var/lib/xen /var/lib/xenstored /var/log/xen/co
 mode=marker
 domu_mem=128
 hs=script
+dm=qemu
 blk_bytes=1048576
 xlv=
 for a in $(cat /proc/cmdline); do
@@ -38,6 +39,7 @@ for a in $(cat /proc/cmdline); do
     e2e_hs=*) hs=${a#*=} ;;
     e2e_blk_bytes=*) blk_bytes=${a#*=} ;;
     e2e_xlv=*) xlv=${a#*=} ;;
+    e2e_dm=*) dm=${a#*=} ;;
     esac
 done
 
@@ -184,8 +186,11 @@ ioreq-probe)
 xenfv-blk)
     # WAITING FOR THE BINARY: needs the cross-built qemu-system-aarch64 with
     # the xenfv machine (work/build-cross/qemu-system-aarch64) in the image.
+    # e2e_dm=stub runs the same test against virtio-blk-stub, a ~400-line
+    # stand-in device model (not the product), to validate this harness.
     Q=/usr/local/bin/qemu-system-aarch64
-    [ -x $Q ] || skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
+    [ $dm = stub ] || [ -x $Q ] ||
+        skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
     setup_xen
     make_disk
     mkcfg domu blk "$VDISK"
@@ -198,6 +203,8 @@ xenfv-blk)
     #    backend (the domid is in its path); QEMU itself must write 2 within
     #    10 s, and 6 when libxl writes 5 on destroy.
     dm() {
+        [ $dm = stub ] && exec virtio-blk-stub -d "$1" -f /domu/disk.img -m "$domu_mem" \
+            > /run/qemu.log 2>&1
         exec $Q -M xenfv -accel xen -xen-domid "$1" -xen-attach -smp 1 -m "$domu_mem" \
             -nodefaults -display none \
             -drive if=none,id=d0,file=/domu/disk.img,format=raw \
@@ -242,13 +249,16 @@ xenfv-blk)
     say "image md5 $got, expected $want"
     [ "$want" = "$got" ] || fail "disk image does not hold the guest's pattern"
     t0=$(up)
-    xl destroy domu || fail "xl destroy rc=$?"
+    xl $xlv destroy domu || fail "xl destroy rc=$?"
     t1=$(up)
     n=0
     while alive $qpid && [ $n -lt 20 ]; do usleep 50000; n=$((n + 1)); done
     t2=$(up)
     dt=$(awk "BEGIN { printf \"%.2f\", $t2 - $t1 }")
     say "xl destroy took $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s"
+    for f in /run/handshake.log /run/qemu.log; do
+        [ -f $f ] && sed "s|^|dom0 $(basename $f .log)\| |" $f
+    done
     alive $qpid && fail "device model still running ${dt} s after xl destroy"
     pass "pattern round trip ok, DM exited ${dt} s after xl destroy"
     ;;
