@@ -1,0 +1,356 @@
+/*
+ * Xen ioreq server for Arm guests
+ *
+ * Xen on Arm forwards a guest's accesses to MMIO ranges that an ioreq
+ * server claimed; it has no port I/O, no PCI config ioreqs and no
+ * buffered ioreqs. This file holds what differs from x86 around the
+ * shared ioreq loop (hw/xen/xen-hvm-common.c): checking each request
+ * before it reaches the memory API, claiming MMIO regions, guest RAM
+ * through the map cache, SPI injection and following the domain's life.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qapi-commands-migration.h"
+#include "qemu/error-report.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qemu/units.h"
+#include "exec/address-spaces.h"
+#include "hw/irq.h"
+#include "hw/qdev-properties.h"
+#include "hw/xen/xen-hvm-common.h"
+#include "hw/xen/xen-ioreq-arm.h"
+#include "hw/xen/xen-legacy-backend.h"
+#include "sysemu/runstate.h"
+#include "sysemu/runstate-action.h"
+#include "sysemu/xen.h"
+#include "sysemu/xen-mapcache.h"
+#include "trace.h"
+
+#define XEN_ARM_WATCH_TOKEN "xen-arm-domain"
+
+/* Guest requests: Xen on Arm only sends single MMIO copies */
+
+static bool xen_arm_addr_served(hwaddr addr, unsigned int size)
+{
+    MemoryRegionSection section;
+    bool served;
+
+    section = memory_region_find(get_system_memory(), addr, size);
+    if (!section.mr) {
+        return false;
+    }
+    served = !memory_region_is_ram(section.mr) &&
+             int128_ge(section.size, int128_make64(size));
+    memory_region_unref(section.mr);
+    return served;
+}
+
+static const char *xen_arm_ioreq_problem(const ioreq_t *req)
+{
+    if (req->data_is_ptr) {
+        return "data_is_ptr is set";
+    }
+    if (req->count != 1) {
+        return "count is not 1";
+    }
+    if (req->size > sizeof(req->data) || !is_power_of_2(req->size)) {
+        return "size is not 1, 2, 4 or 8";
+    }
+    if (!xen_arm_addr_served(req->addr, req->size)) {
+        return "no device at this address";
+    }
+    return NULL;
+}
+
+bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
+{
+    const char *problem;
+
+    switch (req->type) {
+    case IOREQ_TYPE_COPY:
+        problem = xen_arm_ioreq_problem(req);
+        if (!problem) {
+            return false;
+        }
+        break;
+    case IOREQ_TYPE_INVALIDATE:
+        return false;
+    default:
+        problem = "unexpected ioreq type";
+        break;
+    }
+
+    /*
+     * Answer the request anyway: the vCPU waits for it, and a device
+     * model that stops serving would hang the whole guest.
+     */
+    qemu_log_mask(LOG_GUEST_ERROR,
+                  "xen: ioreq type %u %s 0x%" PRIx64 " size %u count %u: %s\n",
+                  req->type, req->dir == IOREQ_READ ? "read" : "write",
+                  req->addr, req->size, req->count, problem);
+    trace_xen_arm_ioreq_rejected(req->type, req->dir, req->addr, req->size,
+                                 req->count, req->data_is_ptr);
+    if (req->dir == IOREQ_READ && !req->data_is_ptr) {
+        req->data = ~0ULL;
+    }
+    return true;
+}
+
+/* MMIO regions go to our ioreq server; guest RAM belongs to Xen */
+
+static void xen_arm_set_memory(MemoryListener *listener,
+                               MemoryRegionSection *section, bool add)
+{
+    XenIOState *state = container_of(listener, XenIOState, memory_listener);
+
+    if (memory_region_is_ram(section->mr)) {
+        return;
+    }
+    if (add) {
+        xen_map_memory_section(xen_domid, state->ioservid, section);
+    } else {
+        xen_unmap_memory_section(xen_domid, state->ioservid, section);
+    }
+}
+
+static void xen_arm_region_add(MemoryListener *listener,
+                               MemoryRegionSection *section)
+{
+    memory_region_ref(section->mr);
+    xen_arm_set_memory(listener, section, true);
+}
+
+static void xen_arm_region_del(MemoryListener *listener,
+                               MemoryRegionSection *section)
+{
+    xen_arm_set_memory(listener, section, false);
+    memory_region_unref(section->mr);
+}
+
+static const MemoryListener xen_arm_memory_listener = {
+    .name = "xen-arm-memory",
+    .region_add = xen_arm_region_add,
+    .region_del = xen_arm_region_del,
+    .priority = 10,
+};
+
+/*
+ * Guest RAM is the domain's own memory, reached through the map cache;
+ * the machine's RAM block comes first, at ram_addr_t 0, so its offsets
+ * are guest physical addresses. Xen has nowhere to put any other RAM
+ * block (a device's own RAM, say).
+ */
+void xen_ram_alloc(ram_addr_t ram_addr, ram_addr_t size, MemoryRegion *mr,
+                   Error **errp)
+{
+    if (ram_addr == 0) {
+        return;
+    }
+    error_setg(errp, "xen: RAM region '%s' cannot be backed: a Xen Arm "
+               "guest has no memory for the device model's own RAM",
+               memory_region_name(mr));
+}
+
+/* Xen on Arm has no log-dirty support for the device model: no migration */
+void xen_hvm_modified_memory(ram_addr_t start, ram_addr_t length)
+{
+}
+
+void qmp_xen_set_global_dirty_log(bool enable, Error **errp)
+{
+    error_setg(errp, "xen-set-global-dirty-log is not supported on Arm");
+}
+
+/* Interrupts */
+
+static void xen_arm_spi_set(void *opaque, int n, int level)
+{
+    XenArmSPIState *s = opaque;
+    uint32_t spi = s->first_spi + n;
+
+    trace_xen_arm_spi_set(spi, level);
+
+    /*
+     * libxl declares these SPIs edge-rising in the guest's device tree,
+     * and Xen's vGIC injects one interrupt per level-1 call and ignores
+     * level 0. So every notification a device raises (a level-1 call,
+     * even while its line is already high) becomes exactly one injection;
+     * lowering the line needs no hypercall.
+     */
+    if (!level || !xen_enabled()) {
+        return;
+    }
+    if (xendevicemodel_set_irq_level(xen_dmod, xen_domid, spi, 1)) {
+        error_report("xen: domain %u refused SPI %u: %s", xen_domid, spi,
+                     strerror(errno));
+    }
+}
+
+bool xen_arm_spi_check(uint32_t spi, Error **errp)
+{
+    ERRP_GUARD();
+
+    /* Level 0 is validated like level 1 but injects nothing. */
+    if (xendevicemodel_set_irq_level(xen_dmod, xen_domid, spi, 0)) {
+        error_setg_errno(errp, errno, "xen: domain %u has no SPI %u",
+                         xen_domid, spi);
+        error_append_hint(errp, "The guest's xl configuration must declare "
+                          "its virtio devices so that Xen gives it their "
+                          "SPIs.\n");
+        return false;
+    }
+    return true;
+}
+
+static void xen_arm_spi_realize(DeviceState *dev, Error **errp)
+{
+    XenArmSPIState *s = XEN_ARM_SPI(dev);
+
+    if (s->first_spi < 32 || s->num_spis == 0) {
+        error_setg(errp, "xen-arm-spi: first-spi must be an SPI (32 or "
+                   "more) and num-spis at least 1");
+        return;
+    }
+    qdev_init_gpio_in(dev, xen_arm_spi_set, s->num_spis);
+}
+
+static Property xen_arm_spi_properties[] = {
+    DEFINE_PROP_UINT32("first-spi", XenArmSPIState, first_spi, 0),
+    DEFINE_PROP_UINT32("num-spis", XenArmSPIState, num_spis, 0),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static void xen_arm_spi_class_init(ObjectClass *oc, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(oc);
+
+    dc->realize = xen_arm_spi_realize;
+    dc->desc = "Xen guest SPIs";
+    dc->user_creatable = false;
+    device_class_set_props(dc, xen_arm_spi_properties);
+}
+
+static const TypeInfo xen_arm_spi_info = {
+    .name = TYPE_XEN_ARM_SPI,
+    .parent = TYPE_SYS_BUS_DEVICE,
+    .instance_size = sizeof(XenArmSPIState),
+    .class_init = xen_arm_spi_class_init,
+};
+
+static void xen_arm_register_types(void)
+{
+    type_register_static(&xen_arm_spi_info);
+}
+
+type_init(xen_arm_register_types)
+
+/* The domain's life: when it dies, the device model has nothing to serve */
+
+static bool xen_arm_get_domain(xc_domaininfo_t *info, Error **errp)
+{
+    if (xc_domain_getinfolist(xen_xc, xen_domid, 1, info) != 1 ||
+        info->domain != xen_domid) {
+        error_setg(errp, "xen: domain %u does not exist", xen_domid);
+        return false;
+    }
+    return true;
+}
+
+static void xen_arm_domain_changed(void *opaque)
+{
+    XenIOState *state = opaque;
+    xc_domaininfo_t info;
+    unsigned int num;
+    char **vec;
+
+    vec = xs_read_watch(state->xenstore, &num);
+    free(vec);
+
+    if (xen_arm_get_domain(&info, NULL) &&
+        !(info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown))) {
+        return;
+    }
+
+    trace_xen_arm_domain_gone(xen_domid);
+    qemu_set_fd_handler(xs_fileno(state->xenstore), NULL, NULL, NULL);
+    /* Quit even with -no-shutdown: there is no guest left to resume. */
+    shutdown_action = SHUTDOWN_ACTION_POWEROFF;
+    qemu_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
+}
+
+static bool xen_arm_watch_domain(XenIOState *state, Error **errp)
+{
+    if (!xs_watch(state->xenstore, "@releaseDomain", XEN_ARM_WATCH_TOKEN)) {
+        error_setg_errno(errp, errno, "xen: cannot watch @releaseDomain");
+        return false;
+    }
+    qemu_set_fd_handler(xs_fileno(state->xenstore), xen_arm_domain_changed,
+                        NULL, state);
+    return true;
+}
+
+static bool xen_arm_check_domain(ram_addr_t ram_size, unsigned int max_cpus,
+                                 Error **errp)
+{
+    xc_domaininfo_t info;
+    uint64_t domain_ram;
+    unsigned int vcpus;
+
+    if (!xen_arm_get_domain(&info, errp)) {
+        return false;
+    }
+    domain_ram = (uint64_t)info.max_pages * XC_PAGE_SIZE;
+    if (ram_size > domain_ram) {
+        error_setg(errp, "xen: -m %" PRIu64 "M is more than the %" PRIu64
+                   "M of RAM domain %u has", (uint64_t)ram_size / MiB,
+                   domain_ram / MiB, xen_domid);
+        return false;
+    }
+    if (xendevicemodel_nr_vcpus(xen_dmod, xen_domid, &vcpus)) {
+        error_setg_errno(errp, errno, "xen: cannot get the vCPUs of domain %u",
+                         xen_domid);
+        return false;
+    }
+    if (max_cpus != vcpus) {
+        error_setg(errp, "xen: domain %u has %u vCPUs: start QEMU with "
+                   "-smp %u", xen_domid, vcpus, vcpus);
+        return false;
+    }
+    return true;
+}
+
+bool xen_arm_ioreq_init(MemoryRegion *ram, ram_addr_t ram_size,
+                        unsigned int max_cpus, Error **errp)
+{
+    XenIOState *state;
+
+    if (memory_region_get_ram_addr(ram) != 0) {
+        error_setg(errp, "xen: guest RAM must be the first RAM block");
+        return false;
+    }
+    if (!xen_arm_check_domain(ram_size, max_cpus, errp)) {
+        return false;
+    }
+
+    state = g_new0(XenIOState, 1);
+
+    /* Buffered ioreqs do not exist on Arm: Xen refuses to create them. */
+    if (!xen_register_ioreq(state, max_cpus, HVM_IOREQSRV_BUFIOREQ_OFF,
+                            &xen_arm_memory_listener, errp)) {
+        return false;
+    }
+    xen_map_cache_init(NULL, state);
+
+    /* accel/xen records the device model's state through this connection */
+    if (xen_be_init() != 0) {
+        error_setg(errp, "xen: cannot initialise the backend core");
+        return false;
+    }
+
+    return xen_arm_watch_domain(state, errp);
+}

@@ -1,0 +1,143 @@
+#!/bin/bash
+# Configure and build QEMU from work/qemu.
+#   build-qemu.sh xen     qemu-system-aarch64 + qemu-system-x86_64 with Xen
+#                         (x86_64 proves the x86 Xen code still builds),
+#                         plus the xenfv qtests when the tree has them
+#   build-qemu.sh noxen   qemu-system-aarch64 with --disable-xen
+#   build-qemu.sh cross   qemu-system-aarch64 for arm64 hosts (the artefact
+#                         that runs in dom0), against an arm64 sysroot
+# Build directories are work/build-<kind>; ccache keeps rebuilds cheap.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kind=${1:-xen}
+shift || true
+targets=("$@")
+BUILD=$WORK/build-$kind
+
+COMMON_OPTS=(
+    --with-git-submodules=ignore --meson=meson
+    --without-default-features --disable-docs --disable-install-blobs
+    --enable-fdt=system --enable-png --enable-vnc
+)
+
+host_deps() {
+    need_pkgs build-essential ninja-build meson ccache pkg-config python3 \
+        flex bison libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev \
+        libpng-dev libxen-dev
+}
+
+# arm64 -dev packages cannot be co-installed with the host's amd64 ones
+# (libxen-dev, libfdt-dev), so unpack them into a sysroot instead.
+SYSROOT_PKGS="libxen-dev libxenmisc4.17 libxencall1 libxenevtchn1
+    libxenforeignmemory1 libxengnttab1 libxenstore4 libxentoollog1
+    libxenhypfs1 libxentoolcore1 libxendevicemodel1 libyajl2
+    libglib2.0-dev libglib2.0-0 libpixman-1-dev libpixman-1-0 zlib1g-dev
+    zlib1g libfdt-dev libfdt1 libpcre2-dev libpcre2-8-0 libpcre2-16-0
+    libpcre2-32-0 libpcre2-posix3 libffi-dev libffi8 libmount-dev libmount1
+    libblkid-dev libblkid1 libselinux1-dev libselinux1 libsepol-dev libsepol2
+    uuid-dev libuuid1 libpng-dev libpng16-16 libc6-dev libc6"
+
+sysroot() {
+    local root=$CACHE/sysroot-arm64 debs=$CACHE/debs-arm64 stamp key
+    key=$(echo "$SYSROOT_PKGS" | tr -s ' \n' ' ' | sha256sum | cut -c1-16)
+    stamp=$root/.stamp-$key
+    [ -f "$stamp" ] && { SYSROOT=$root; return; }
+    stage "arm64 sysroot"
+    need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        dpkg --add-architecture arm64
+        apt-get update -qq
+    fi
+    mkdir -p "$debs"
+    (cd "$debs" && for p in $SYSROOT_PKGS; do
+        ls "${p}"_*_arm64.deb >/dev/null 2>&1 || apt-get download -qq "$p:arm64" ||
+            die "apt-get download $p:arm64 failed"
+    done)
+    rm -rf "$root"
+    mkdir -p "$root"
+    for d in "$debs"/*.deb; do
+        dpkg-deb -x "$d" "$root"
+    done
+    # Absolute .so links point into the host; make them relative.
+    find "$root" -type l -lname '/*' | while read -r l; do
+        ln -sfn "$root$(readlink "$l")" "$l"
+    done
+    touch "$stamp"
+    SYSROOT=$root
+}
+
+cross_wrappers() {
+    # meson's find_library() ignores --extra-ldflags, and the cross gcc
+    # ignores LIBRARY_PATH: a wrapper adds the sysroot's library dirs.
+    local bin=$WORK/cross-bin
+    mkdir -p "$bin"
+    for tool in gcc g++; do
+        cat > "$bin/aarch64-linux-gnu-$tool" <<EOF
+#!/bin/sh
+exec /usr/lib/ccache/aarch64-linux-gnu-$tool \\
+    -B$SYSROOT/usr/lib/aarch64-linux-gnu/ -B$SYSROOT/lib/aarch64-linux-gnu/ "\$@"
+EOF
+        chmod +x "$bin/aarch64-linux-gnu-$tool"
+    done
+    PATH=$bin:$PATH
+}
+
+configure() {
+    local opts=("$@") stamp
+    stamp=$(printf '%s\n' "${opts[@]}" | sha256sum | cut -c1-16)
+    if [ -f "$BUILD/build.ninja" ] && [ "$(cat "$BUILD/.xenfv-opts" 2>/dev/null)" = "$stamp" ]; then
+        return
+    fi
+    rm -rf "$BUILD"
+    mkdir -p "$BUILD"
+    (cd "$BUILD" && "$QEMU_SRC/configure" "${opts[@]}" > configure.log 2>&1) || {
+        tail -30 "$BUILD/configure.log"
+        die "configure failed ($BUILD/configure.log)"
+    }
+    echo "$stamp" > "$BUILD/.xenfv-opts"
+}
+
+[ -d "$QEMU_SRC/.git" ] || die "no QEMU tree: run workshop/series apply first"
+host_deps
+export PATH=/usr/lib/ccache:$PATH
+ccache --max-size=8G >/dev/null
+
+case $kind in
+xen)
+    stage "build: Xen, aarch64 + x86_64"
+    configure "${COMMON_OPTS[@]}" --enable-xen --enable-xen-pci-passthrough \
+        --target-list=aarch64-softmmu,x86_64-softmmu
+    [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64 qemu-system-x86_64)
+    ;;
+noxen)
+    stage "build: without Xen, aarch64"
+    configure "${COMMON_OPTS[@]}" --disable-xen --target-list=aarch64-softmmu
+    [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
+    ;;
+cross)
+    sysroot
+    cross_wrappers
+    stage "build: cross for arm64 hosts, aarch64 with Xen"
+    export PKG_CONFIG=pkg-config
+    export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig
+    export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
+    ldirs="-L$SYSROOT/usr/lib/aarch64-linux-gnu -L$SYSROOT/lib/aarch64-linux-gnu"
+    ldirs+=" -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu"
+    ldirs+=" -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
+    configure "${COMMON_OPTS[@]}" --cross-prefix=aarch64-linux-gnu- \
+        --enable-xen --target-list=aarch64-softmmu --disable-tools \
+        --extra-cflags="-I$SYSROOT/usr/include" --extra-ldflags="$ldirs"
+    [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
+    ;;
+*)
+    die "unknown build kind '$kind' (xen, noxen, cross)"
+    ;;
+esac
+
+info "ninja ${targets[*]} in $BUILD"
+ninja -k 10 -C "$BUILD" "${targets[@]}" > "$BUILD/ninja.log" 2>&1 || {
+    grep -E 'error:|FAILED|undefined reference|multiple definition' "$BUILD/ninja.log" | head -40
+    die "build failed ($BUILD/ninja.log)"
+}
+info "$(grep -c '^\[' "$BUILD/ninja.log" || true) steps; ccache: $(ccache -s 2>/dev/null | grep -iE 'hits:' | head -1 | tr -s ' ')"

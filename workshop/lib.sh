@@ -1,0 +1,59 @@
+# Shared helpers for the workshop scripts (sourced, not run).
+# shellcheck shell=bash
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=${XENFV_WORK:-$TOP/work}
+CACHE=${XENFV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xenfv-arm}
+QEMU_SRC=$WORK/qemu
+export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
+
+# shellcheck source=qemu-base.conf
+. "$TOP/workshop/qemu-base.conf"
+
+# Mirrors: the QEMU paths below these top-level directories are files the
+# series adds; everything else in this repository is our own tooling.
+MIRROR_ROOTS="hw include tests docs"
+
+_t0=${_t0:-$(date +%s)}
+export _t0
+
+stage() {
+    printf '\n=== [%4ss] %s\n' "$(( $(date +%s) - _t0 ))" "$*"
+}
+
+info() {
+    printf '    %s\n' "$*"
+}
+
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Install Debian packages that are missing (root only; CI and developers
+# run as root here). Quiet when everything is present.
+need_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    info "installing: ${missing[*]}"
+    if [ -z "${_apt_updated:-}" ]; then
+        apt-get update -qq || die "apt-get update failed"
+        _apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null ||
+        die "apt-get install ${missing[*]} failed"
+}
+
+# Deterministic identity for the commits we create in work/qemu, so the base
+# commit is the same on every machine.
+git_fixed() {
+    GIT_AUTHOR_NAME="xenfv-arm workshop" GIT_AUTHOR_EMAIL="workshop@xenfv-arm.invalid" \
+    GIT_COMMITTER_NAME="xenfv-arm workshop" GIT_COMMITTER_EMAIL="workshop@xenfv-arm.invalid" \
+    GIT_AUTHOR_DATE="2022-12-14T00:00:00Z" GIT_COMMITTER_DATE="2022-12-14T00:00:00Z" \
+        git "$@"
+}
