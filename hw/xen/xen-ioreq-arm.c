@@ -75,6 +75,10 @@ bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
     case IOREQ_TYPE_COPY:
         problem = xen_arm_ioreq_problem(req);
         if (!problem) {
+            /* A read fills only req->size bytes of data */
+            if (req->dir == IOREQ_READ) {
+                req->data = 0;
+            }
             return false;
         }
         break;
