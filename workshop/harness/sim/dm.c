@@ -140,6 +140,11 @@ int dm_wait_ready(struct ctx *c, int timeout_ms)
         ok = ready(c->s);
         pthread_mutex_unlock(&c->s->lock);
         if (ok) {
+            /* Xen's mapcache invalidation once the domain is set up. */
+            if (guest_invalidate(c->s, 0) != 0) {
+                report("initial IOREQ_TYPE_INVALIDATE not answered");
+                return -1;
+            }
             return 0;
         }
         if (!dm_alive(c)) {
@@ -176,6 +181,24 @@ void dm_kill(struct ctx *c)
         waitpid(c->pid, &c->status, 0);
         c->exited = true;
     }
+}
+
+int dm_count_mappings(struct ctx *c, const char *name)
+{
+    char path[64], line[512];
+    FILE *f;
+    int n = 0;
+
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)c->pid);
+    f = fopen(path, "r");
+    if (!f) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        n += strstr(line, name) != NULL;
+    }
+    fclose(f);
+    return n;
 }
 
 /* Read until a line holding "return" or "error" arrives. */

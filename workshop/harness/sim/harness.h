@@ -36,6 +36,8 @@ int dm_wait_ready(struct ctx *c, int timeout_ms);
 /* Has the DM exited within timeout_ms?  Reaps it. */
 bool dm_wait_exit(struct ctx *c, int timeout_ms);
 void dm_kill(struct ctx *c);
+/* Mappings of a file whose name contains name in the DM's address space. */
+int dm_count_mappings(struct ctx *c, const char *name);
 bool dm_alive(struct ctx *c);
 
 /* QMP: send one command (JSON text) and wait for its "return". */

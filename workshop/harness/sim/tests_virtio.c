@@ -197,6 +197,8 @@ static enum result blk_test(struct ctx *c, uint64_t ring_features)
     };
     struct vdev d;
     int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    unsigned maps;
+    int mapped, after;
     uint64_t cap;
 
     if (fd < 0) {
@@ -221,6 +223,23 @@ static enum result blk_test(struct ctx *c, uint64_t ring_features)
     if (blk_roundtrip(c, &d, fd, 1) != PASS) {
         return FAIL;
     }
+    /*
+     * Invalidation must drop the mapcache (QEMU munmap()s it directly,
+     * so look at its address space); the next DMA maps again.
+     */
+    mapped = dm_count_mappings(c, "xenfv-guest-ram");
+    maps = c->s->maps;
+    CHECK(guest_invalidate(c->s, 1) == 0, "invalidate not answered");
+    after = dm_count_mappings(c, "xenfv-guest-ram");
+    report("guest RAM mappings in the DM: %d before invalidation, %d after",
+           mapped, after);
+    CHECK(after < mapped, "IOREQ_TYPE_INVALIDATE left all %d guest RAM "
+          "mappings in place", mapped);
+    if (blk_roundtrip(c, &d, fd, 4) != PASS) {
+        return FAIL;
+    }
+    CHECK(c->s->maps > maps, "guest RAM not mapped again after "
+          "invalidation");
     close(fd);
     return dm_alive(c) ? PASS : FAIL;
 }
@@ -466,10 +485,12 @@ static enum result test_net(struct ctx *c)
 
 #define CONSOLE_BIG (1 << 20)
 #define CONSOLE_INFLIGHT 4
+#define CONSOLE_WINDOW (64 * 1024)
 
 struct reader {
     int fd;
     size_t want, got;
+    size_t first_bad;
     bool ok;
     pthread_t thread;
 };
@@ -488,10 +509,13 @@ static void *console_reader(void *opaque)
             (n = read(r->fd, buf, sizeof(buf))) <= 0) {
             break;
         }
-        for (ssize_t i = 0; i < n; i++) {
-            r->ok &= buf[i] == pattern(r->got + i, 5);
+        for (ssize_t i = 0; i < n && r->ok; i++) {
+            if (buf[i] != pattern(r->got + i, 5)) {
+                r->ok = false;
+                r->first_bad = r->got + i;
+            }
         }
-        r->got += n;
+        __atomic_store_n(&r->got, r->got + n, __ATOMIC_RELEASE);
     }
     return NULL;
 }
@@ -513,9 +537,15 @@ static enum result console_to_host(struct ctx *c, struct vdev *d, int sfd)
         struct vbuf b = { big + sent, chunk };
 
         /*
-         * Keep little in flight: QEMU drops console output the chardev
-         * cannot take at once (virtconsole is never throttled).
+         * QEMU drops console output that the chardev cannot take at once
+         * (virtconsole is never throttled), so stay well within the
+         * socket's buffer, like a terminal that keeps up.
          */
+        for (int ms = 0; ms < TIMEOUT_MS &&
+             sent - __atomic_load_n(&r.got, __ATOMIC_ACQUIRE) >
+             CONSOLE_WINDOW; ms++) {
+            usleep(1000);
+        }
         while (sent < CONSOLE_BIG && inflight < CONSOLE_INFLIGHT &&
                vq_add(d, &d->vq[1], &b, 1) >= 0) {
             sent += chunk;
@@ -531,8 +561,10 @@ static enum result console_to_host(struct ctx *c, struct vdev *d, int sfd)
         }
     }
     pthread_join(r.thread, NULL);
-    CHECK(r.got == CONSOLE_BIG && r.ok, "guest->host: %zu of %u bytes, "
-          "content %s", r.got, CONSOLE_BIG, r.ok ? "ok" : "corrupt");
+    CHECK(r.got == CONSOLE_BIG && r.ok, "guest->host: %zu of %u bytes "
+          "arrived, %s %zu", r.got, CONSOLE_BIG,
+          r.ok ? "all in order, stalled after" : "first wrong byte at",
+          r.ok ? r.got : r.first_bad);
     return PASS;
 }
 
