@@ -47,6 +47,7 @@ static struct {
     xenevtchn_handle *xce;
     struct xs_handle *xs;
     ioservid_t id;
+    bool created;
     xenforeignmemory_resource_handle *fres;
     shared_iopage_t *page;
     evtchn_port_t local[MAX_VCPUS];
@@ -56,9 +57,15 @@ static struct {
     unsigned invalidates;
 } dm;
 
+static void teardown(void);
+
 static void die(const char *what)
 {
     fprintf(stderr, "xenfv-fakedm: %s: %s\n", what, strerror(errno));
+    /* Leave no ioreq server behind: it would hang the guest's vcpus. */
+    if (dm.created) {
+        teardown();
+    }
     exit(1);
 }
 
@@ -121,6 +128,7 @@ static void create_server(void)
                                            &dm.id) < 0) {
         die("xendevicemodel_create_ioreq_server");
     }
+    dm.created = true;
     dm.fres = xenforeignmemory_map_resource(
         dm.fmem, dm.domid, XENMEM_resource_ioreq_server, dm.id,
         XENMEM_resource_ioreq_server_frame_ioreq(0), 1, &addr,
@@ -342,6 +350,7 @@ static void teardown(void)
     xendevicemodel_set_ioreq_server_state(dm.dmod, dm.domid, dm.id, 0);
     xendevicemodel_destroy_ioreq_server(dm.dmod, dm.domid, dm.id);
     xenforeignmemory_unmap_resource(dm.fmem, dm.fres);
+    dm.created = false;
 }
 
 static int serve(void)

@@ -294,6 +294,61 @@ static enum result test_no_ioreq(struct ctx *c)
     return PASS;
 }
 
+/*
+ * The DM must refuse to run, quickly and with a failure status, and
+ * must not leave an ioreq server behind in the domain.
+ */
+static enum result expect_refusal(struct ctx *c, const char *const *extra,
+                                  const char *why)
+{
+    int left = 0;
+
+    CHECK(dm_start(c, extra) == 0, "cannot start the device model");
+    CHECK(dm_wait_exit(c, 5000), "device model keeps running %s", why);
+    CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) != 0,
+          "device model exited with status 0x%x %s, want a failure",
+          c->status, why);
+    pthread_mutex_lock(&c->s->lock);
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        left += c->s->servers[i].used;
+    }
+    pthread_mutex_unlock(&c->s->lock);
+    CHECK(left == 0, "an ioreq server was left behind %s", why);
+    return PASS;
+}
+
+static enum result test_no_domain(struct ctx *c)
+{
+    pthread_mutex_lock(&c->s->lock);
+    sim_destroy_domain(c->s, false);
+    pthread_mutex_unlock(&c->s->lock);
+    return expect_refusal(c, NULL, "for a domain that does not exist");
+}
+
+static enum result test_too_many_vcpus(struct ctx *c)
+{
+    const char *qemu[] = { "-smp", "4", NULL };
+    const char *fake[] = { "--vcpus=4", NULL };
+
+    return expect_refusal(c, c->kind == DM_QEMU ? qemu : fake,
+                          "with more vcpus than the domain has");
+}
+
+static enum result test_too_much_ram(struct ctx *c)
+{
+    const char *args[] = { "-m", "512M", NULL };
+
+    return expect_refusal(c, args, "with more RAM than the domain has");
+}
+
+static enum result test_map_resource_fails(struct ctx *c)
+{
+    pthread_mutex_lock(&c->s->lock);
+    sim_inject(c->s, XFV_OP_FMEM_MAP_RESOURCE, EPERM, -1);
+    pthread_mutex_unlock(&c->s->lock);
+    return expect_refusal(c, NULL, "when the ioreq page cannot be mapped");
+}
+
 /* Only xenfv-fakedm has the doorbell: foreign mapping and SPIs. */
 static enum result test_fake_dma(struct ctx *c)
 {
@@ -335,6 +390,15 @@ const struct test tests_core[] = {
       "SIGTERM: clean exit, ioreq server destroyed" },
     { "no-ioreq", test_no_ioreq, 1 << DM_FAKE | 1 << DM_QEMU,
       "hypervisor without IOREQ_SERVER: DM fails cleanly" },
+    { "no-domain", test_no_domain, 1 << DM_FAKE | 1 << DM_QEMU,
+      "no such domain: DM fails cleanly" },
+    { "too-many-vcpus", test_too_many_vcpus, 1 << DM_FAKE | 1 << DM_QEMU,
+      "-smp above the domain's vcpus: DM fails cleanly" },
+    { "too-much-ram", test_too_much_ram, 1 << DM_QEMU,
+      "-m above the domain's RAM: DM fails cleanly" },
+    { "map-resource-fails", test_map_resource_fails,
+      1 << DM_FAKE | 1 << DM_QEMU,
+      "injected map_resource failure: DM fails, no server left behind" },
     { "fake-dma", test_fake_dma, 1 << DM_FAKE,
       "foreign mapping and SPI injection through the libraries" },
     { NULL },
