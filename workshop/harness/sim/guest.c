@@ -11,8 +11,6 @@
 
 #define IOREQ_TIMEOUT_MS 5000
 
-unsigned guest_aborts;
-
 void deadline_in(struct timespec *ts, int ms)
 {
     clock_gettime(CLOCK_MONOTONIC, ts);
@@ -49,7 +47,6 @@ static int send_locked(struct sim *s, unsigned vcpu, int server,
     slot->type = req->type;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     slot->state = STATE_IOREQ_READY;
-    srv->requests++;
     vc->notified = 0;
     sim_send_event(s, srv->eport[vcpu]);
 
@@ -116,7 +113,6 @@ int guest_mmio(struct sim *s, unsigned vcpu, uint64_t addr, unsigned size,
 
     if (r == GUEST_DABT) {
         pthread_mutex_lock(&s->lock);
-        guest_aborts++;
         sim_log(s, "guest: vcpu %u: data abort at 0x%lx", vcpu,
                 (unsigned long)addr);
         pthread_mutex_unlock(&s->lock);

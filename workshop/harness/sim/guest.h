@@ -41,7 +41,4 @@ uint64_t guest_alloc(struct sim *s, size_t size, size_t align);
 /* Deadline helper on CLOCK_MONOTONIC. */
 void deadline_in(struct timespec *ts, int ms);
 
-/* Number of MMIO accesses that got a data abort, for the tests. */
-extern unsigned guest_aborts;
-
 #endif

@@ -1155,6 +1155,27 @@ int sim_start(struct sim *s)
     return pthread_create(&s->loop_thread, NULL, loop, s) ? -1 : 0;
 }
 
+/* What happened, in numbers: the end of every log. */
+static void log_summary(struct sim *s)
+{
+    for (int op = 1; op < XFV_OP_COUNT; op++) {
+        if (s->calls[op]) {
+            sim_log(s, "summary: %-48s %6u calls, %u failed",
+                    sim_op_name(op), s->calls[op], s->failed_calls[op]);
+        }
+    }
+    sim_log(s, "summary: %u foreign maps (%u pages), %u unmaps", s->maps,
+            s->mapped_pages, s->unmaps);
+    sim_log(s, "summary: ioreq servers: %u created, %u destroyed",
+            s->servers_created, s->servers_destroyed);
+    for (int irq = 0; irq < MAX_IRQS; irq++) {
+        if (s->spis[irq].injected) {
+            sim_log(s, "summary: SPI %d: %u injections, %u merged", irq,
+                    s->spis[irq].injected, s->spis[irq].merged);
+        }
+    }
+}
+
 void sim_stop(struct sim *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -1164,6 +1185,7 @@ void sim_stop(struct sim *s)
         sim_log(s, "sim: cannot wake the loop");
     }
     pthread_join(s->loop_thread, NULL);
+    log_summary(s);
 }
 
 int sim_find_server_for(struct sim *s, uint64_t addr, unsigned size)

@@ -54,7 +54,6 @@ struct ioserver {
     int nr_mmio;
     struct range pio[MAX_RANGES];
     int nr_pio;
-    unsigned requests;          /* ioreqs sent to it */
 };
 
 /* A dom0 (device model side) event channel port. */
