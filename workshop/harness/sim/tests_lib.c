@@ -13,6 +13,7 @@
 #include <xenevtchn.h>
 #include <xenforeignmemory.h>
 #include <xenstore.h>
+#include <xentoolcore.h>
 #include <xen/memory.h>
 #include <xen/hvm/dm_op.h>
 
@@ -278,8 +279,10 @@ static enum result test_libs(struct ctx *c)
     CHECK(xc_domain_getinfo(xc, c->s->domid, 1, &info) == 0,
           "destroyed domain still listed");
     CHECK_ERR(xendevicemodel_set_irq_level(dm, c->s->domid, 33, 1), ESRCH);
-    CHECK(xendevicemodel_restrict(dm, 7) == 0, "restrict");
+    /* As after -xen-domid-restrict: only domain 7 may be touched. */
+    CHECK(xentoolcore_restrict_all(7) == 0, "xentoolcore_restrict_all");
     CHECK_ERR(xendevicemodel_nr_vcpus(dm, 1, &(unsigned){0}), EPERM);
+    CHECK_ERR(xc_domain_getinfo(xc, 0, 1, &info), ENOTTY);
     xendevicemodel_close(dm);
     xenforeignmemory_close(fmem);
     xc_interface_close(xc);
