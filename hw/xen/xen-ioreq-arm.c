@@ -99,7 +99,7 @@ bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
                   req->addr, req->size, req->count, problem);
     trace_xen_arm_ioreq_rejected(req->type, req->dir, req->addr, req->size,
                                  req->count, req->data_is_ptr);
-    if (req->dir == IOREQ_READ && !req->data_is_ptr) {
+    if (req->dir == IOREQ_READ) {
         req->data = ~0ULL;
     }
     return true;
