@@ -4,9 +4,9 @@
  * NOT part of the product. It lets the dom0 side of `boot xenfv-blk` (xl
  * create -p, xenstore handshake, unpause, in-guest pattern test, image
  * check, xl destroy, "DM gone within 1 s") run before the xenfv QEMU binary
- * exists (`boot xenfv-blk --extra e2e_dm=stub`, mode xenfv-blk-stub in
+ * exists (`boot xenfv-blk-stub`, mode xenfv-blk-stub in
  * `run`), so that once xenfv lands, a failure of the real mode points at
- * xenfv, not at the harness. It also pins down, in ~400 lines, what the
+ * xenfv, not at the harness. It also pins down, in ~500 lines, what the
  * mode expects a device model to do on Xen 4.17/Arm:
  *   - find backend/virtio_disk/<domid>/<devid> (base, irq) in xenstore,
  *   - ioreq server with bufioreq off, ioreq page mapped as a resource,
