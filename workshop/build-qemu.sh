@@ -6,6 +6,8 @@
 #   build-qemu.sh noxen   qemu-system-aarch64 with --disable-xen
 #   build-qemu.sh cross   qemu-system-aarch64 for arm64 hosts (the artefact
 #                         that runs in dom0), against an arm64 sysroot
+#   build-qemu.sh asan    qemu-system-aarch64 with Xen, ASan + UBSan
+#                         (--enable-sanitizers), for the harness's fuzz mode
 # Build directories are work/build-<kind>; ccache keeps rebuilds cheap.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -115,6 +117,12 @@ noxen)
     configure "${COMMON_OPTS[@]}" --disable-xen --target-list=aarch64-softmmu
     [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
     ;;
+asan)
+    stage "build: Xen, aarch64, ASan + UBSan"
+    configure "${COMMON_OPTS[@]}" --enable-xen --enable-xen-pci-passthrough \
+        --enable-sanitizers --target-list=aarch64-softmmu
+    [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
+    ;;
 cross)
     sysroot
     cross_wrappers
@@ -131,7 +139,7 @@ cross)
     [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
     ;;
 *)
-    die "unknown build kind '$kind' (xen, noxen, cross)"
+    die "unknown build kind '$kind' (xen, noxen, asan, cross)"
     ;;
 esac
 
