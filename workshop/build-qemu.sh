@@ -42,9 +42,9 @@ SYSROOT_PKGS="libxen-dev libxenmisc4.17 libxencall1 libxenevtchn1
 
 sysroot() {
     local root=$CACHE/sysroot-arm64 debs=$CACHE/debs-arm64 stamp key
-    key=$(echo "$SYSROOT_PKGS" | tr -s ' \n' ' ' | sha256sum | cut -c1-16)
+    key=$(echo "$SYSROOT_PKGS $XEN_DEB_VERSION" | tr -s ' \n' ' ' | sha256sum | cut -c1-16)
     stamp=$root/.stamp-$key
-    [ -f "$stamp" ] && { SYSROOT=$root; return; }
+    [ -f "$stamp" ] && { SYSROOT=$root; SYSROOT_KEY=$key; return; }
     stage "arm64 sysroot"
     need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then
@@ -52,21 +52,34 @@ sysroot() {
         apt-get update -qq
     fi
     mkdir -p "$debs"
-    (cd "$debs" && for p in $SYSROOT_PKGS; do
-        ls "${p}"_*_arm64.deb >/dev/null 2>&1 || apt-get download -qq "$p:arm64" ||
-            die "apt-get download $p:arm64 failed"
-    done)
+    local p spec pat files=()
+    for p in $SYSROOT_PKGS; do
+        spec=$p:arm64
+        pat="${p}_*_arm64.deb"
+        # Link against the Xen libraries dom0 runs in the e2e image.
+        case $p in
+        libxen*) spec+="=$XEN_DEB_VERSION"; pat="${p}_${XEN_DEB_VERSION}_arm64.deb" ;;
+        esac
+        # shellcheck disable=SC2086
+        if ! ls "$debs"/$pat >/dev/null 2>&1; then
+            (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$spec") ||
+                die "apt-get download $spec failed"
+        fi
+        # shellcheck disable=SC2086
+        files+=("$(ls -t "$debs"/$pat | head -n1)")
+    done
     rm -rf "$root"
     mkdir -p "$root"
-    for d in "$debs"/*.deb; do
+    for d in "${files[@]}"; do
         dpkg-deb -x "$d" "$root"
     done
-    # Absolute .so links point into the host; make them relative.
+    # Absolute .so links point into the host: point them into the sysroot.
     find "$root" -type l -lname '/*' | while read -r l; do
         ln -sfn "$root$(readlink "$l")" "$l"
     done
     touch "$stamp"
     SYSROOT=$root
+    SYSROOT_KEY=$key
 }
 
 cross_wrappers() {
@@ -87,7 +100,7 @@ EOF
 
 configure() {
     local opts=("$@") stamp
-    stamp=$(printf '%s\n' "${opts[@]}" | sha256sum | cut -c1-16)
+    stamp=$(printf '%s\n' "${opts[@]}" ${SYSROOT_KEY:+"$SYSROOT_KEY"} | sha256sum | cut -c1-16)
     if [ -f "$BUILD/build.ninja" ] && [ "$(cat "$BUILD/.xenfv-opts" 2>/dev/null)" = "$stamp" ]; then
         return
     fi

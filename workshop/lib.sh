@@ -10,6 +10,10 @@ export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
 # shellcheck source=qemu-base.conf
 . "$TOP/workshop/qemu-base.conf"
 
+# Debian 12's Xen, pinned: its source is the one the archive still serves,
+# and dom0 in the e2e image runs its tools and libraries.
+XEN_DEB_VERSION=4.17.5+72-g01140da4e8-1
+
 # Mirrors: the QEMU paths below these top-level directories are files the
 # series adds; everything else in this repository is our own tooling.
 MIRROR_ROOTS="hw include tests docs"
