@@ -260,3 +260,37 @@ out:
     }
     return r;
 }
+
+char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (!f) {
+        return NULL;
+    }
+    do {
+        if (len + 4096 + 1 > cap) {
+            cap = (cap + 4096) * 2;
+            buf = realloc(buf, cap);
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+bool log_has(const char *path, const char *what)
+{
+    char *text = slurp(path);
+    bool found = text && strstr(text, what);
+
+    if (!found) {
+        report("%s does not contain \"%s\"", path, what);
+    }
+    free(text);
+    return found;
+}

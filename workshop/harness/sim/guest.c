@@ -10,6 +10,35 @@
 #include "guest.h"
 
 #define IOREQ_TIMEOUT_MS 5000
+#define GATE_MS 500
+
+static __thread int this_vcpu = -1;
+
+void guest_set_vcpu(int vcpu)
+{
+    this_vcpu = vcpu;
+}
+
+unsigned guest_vcpu(struct sim *s)
+{
+    if (this_vcpu >= 0) {
+        return this_vcpu;
+    }
+    return __atomic_fetch_add(&s->rr, 1, __ATOMIC_RELAXED) % s->nr_vcpus;
+}
+
+/* Release every held event (the gate is full, or its time ran out). */
+static void open_gate(struct sim *s, int server)
+{
+    for (unsigned v = 0; v < s->nr_vcpus; v++) {
+        if (s->vcpus[v].held) {
+            s->vcpus[v].held = false;
+            sim_send_event(s, s->servers[server].eport[v]);
+        }
+    }
+    s->gate = s->gated = 0;
+    pthread_cond_broadcast(&s->cond);
+}
 
 void deadline_in(struct timespec *ts, int ms)
 {
@@ -48,7 +77,31 @@ static int send_locked(struct sim *s, unsigned vcpu, int server,
     __atomic_thread_fence(__ATOMIC_RELEASE);
     slot->state = STATE_IOREQ_READY;
     vc->notified = 0;
-    sim_send_event(s, srv->eport[vcpu]);
+    s->inflight++;
+    if (s->inflight > s->max_inflight) {
+        s->max_inflight = s->inflight;
+    }
+    if (s->gate > 1 && req->type == IOREQ_TYPE_COPY) {
+        vc->held = true;
+        if (++s->gated >= s->gate) {
+            sim_log(s, "guest: gate: %u vcpus' ioreqs released at once",
+                    s->gated);
+            open_gate(s, server);
+        } else {
+            deadline_in(&dl, GATE_MS);
+            while (vc->held &&
+                   pthread_cond_timedwait(&s->cond, &s->lock, &dl) !=
+                   ETIMEDOUT) {
+            }
+            if (vc->held) {
+                sim_log(s, "guest: gate: only %u of %u vcpus came",
+                        s->gated, s->gate);
+                open_gate(s, server);
+            }
+        }
+    } else {
+        sim_send_event(s, srv->eport[vcpu]);
+    }
 
     deadline_in(&dl, timeout_ms);
     for (;;) {
@@ -68,9 +121,11 @@ static int send_locked(struct sim *s, unsigned vcpu, int server,
             break;
         }
     }
+    s->inflight--;
     if (r == 0) {
         req->data = slot->data;
         slot->state = STATE_IOREQ_NONE;
+        vc->ioreqs++;
     } else {
         sim_log(s, "guest: vcpu %u: no answer to ioreq type %u addr 0x%lx "
                 "(slot state %u): %s", vcpu, req->type,
@@ -109,7 +164,14 @@ int guest_mmio(struct sim *s, unsigned vcpu, uint64_t addr, unsigned size,
         .addr = addr, .data = write ? *val : 0, .count = 1, .size = size,
         .dir = write ? IOREQ_WRITE : IOREQ_READ, .type = IOREQ_TYPE_COPY,
     };
-    int r = guest_send_ioreq(s, vcpu, -1, &req, IOREQ_TIMEOUT_MS);
+    int r;
+
+    if (write && addr >= 0x02000000ULL && addr < 0x02001600ULL &&
+        (addr & 0x1ff) == 0x50) {
+        __atomic_fetch_add(&s->kicks, 1, __ATOMIC_RELAXED);
+    }
+    __atomic_fetch_add(&s->mmio, 1, __ATOMIC_RELAXED);
+    r = guest_send_ioreq(s, vcpu, -1, &req, IOREQ_TIMEOUT_MS);
 
     if (r == GUEST_DABT) {
         pthread_mutex_lock(&s->lock);

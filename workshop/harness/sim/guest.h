@@ -35,6 +35,13 @@ int guest_invalidate(struct sim *s, unsigned vcpu);
 int guest_wait_irq(struct sim *s, unsigned irq, int timeout_ms);
 void guest_eoi(struct sim *s, unsigned irq);
 
+/*
+ * The vcpu this thread runs on (-1: none, accesses go round-robin over
+ * the domain's vcpus) and the vcpu for the next access.
+ */
+void guest_set_vcpu(int vcpu);
+unsigned guest_vcpu(struct sim *s);
+
 void *guest_ptr(struct sim *s, uint64_t gpa, size_t len);
 uint64_t guest_alloc(struct sim *s, size_t size, size_t align);
 

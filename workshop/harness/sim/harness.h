@@ -61,7 +61,15 @@ struct test {
     test_fn *fn;
     unsigned dms;               /* bitmask of 1 << enum dm_kind */
     const char *what;
+    bool smp;                   /* run-tests runs it with 1 and 4 vcpus */
 };
+
+#define SMP true
+
+/* The whole text of a file (NUL-terminated, malloc'd) or NULL. */
+char *slurp(const char *path);
+/* Does the file contain the string?  Reports what it looked for if not. */
+bool log_has(const char *path, const char *what);
 
 extern const struct test tests_core[];
 extern const struct test tests_virtio[];

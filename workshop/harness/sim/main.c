@@ -37,10 +37,11 @@ static void list_tests(void)
 {
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
         for (const struct test *t = suites[i]; t->name; t++) {
-            printf("%s %s%s%s\t%s\n", t->name,
+            printf("%s %s%s%s %s\t%s\n", t->name,
                    t->dms & 1 << DM_NONE ? "none" : "",
                    t->dms & 1 << DM_FAKE ? "fake," : "",
-                   t->dms & 1 << DM_QEMU ? "qemu" : "", t->what);
+                   t->dms & 1 << DM_QEMU ? "qemu" : "",
+                   t->smp ? "smp" : "-", t->what);
         }
     }
 }
@@ -158,6 +159,15 @@ int main(int argc, char **argv)
         return 1;
     }
     r = t->fn(&c);
+    if (r == PASS && t->smp && c.kind == DM_QEMU) {
+        /* The guest's accesses must have come from every vcpu. */
+        for (unsigned v = 0; v < sim.nr_vcpus; v++) {
+            if (sim.vcpus[v].ioreqs == 0) {
+                report("FAIL: vcpu %u of %u sent no ioreq", v, sim.nr_vcpus);
+                r = FAIL;
+            }
+        }
+    }
     if (c.kind != DM_NONE) {
         dm_kill(&c);
     }

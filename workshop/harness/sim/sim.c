@@ -1168,6 +1168,13 @@ static void log_summary(struct sim *s)
             s->mapped_pages, s->unmaps);
     sim_log(s, "summary: ioreq servers: %u created, %u destroyed",
             s->servers_created, s->servers_destroyed);
+    sim_log(s, "summary: guest MMIO: %u accesses, %u QueueNotify writes "
+            "(kicks), at most %u ioreqs in flight", s->mmio, s->kicks,
+            s->max_inflight);
+    for (unsigned v = 0; v < s->nr_vcpus; v++) {
+        sim_log(s, "summary: vcpu %u: %u ioreqs answered", v,
+                s->vcpus[v].ioreqs);
+    }
     for (int irq = 0; irq < MAX_IRQS; irq++) {
         if (s->spis[irq].injected) {
             sim_log(s, "summary: SPI %d: %u injections, %u merged", irq,

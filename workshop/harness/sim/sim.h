@@ -74,6 +74,8 @@ struct gport {
 struct vcpu {
     pthread_cond_t cond;
     unsigned notified;
+    unsigned ioreqs;            /* answered ioreqs sent from this vcpu */
+    bool held;                  /* event held back by the gate */
 };
 
 struct spi {
@@ -106,6 +108,15 @@ struct sim {
     struct xfv_bank banks[XFV_MAX_BANKS];
     int nr_banks;
     uint64_t alloc_next;        /* guest allocator: next free gpa */
+
+    /*
+     * Gate: hold back the events of the next gate ioreqs until that many
+     * vcpus wait at once, so the device model finds several pending.
+     */
+    unsigned gate, gated;
+    unsigned inflight, max_inflight;    /* ioreqs posted, not answered */
+    unsigned mmio, kicks;       /* guest MMIO accesses, QueueNotify writes */
+    unsigned rr;                /* round-robin vcpu for unpinned accesses */
 
     /* failure injection: the next inject_count calls of inject_op fail */
     int inject_op, inject_errno, inject_count;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -130,6 +131,7 @@ static enum result test_invalidate(struct ctx *c)
 struct bad_req {
     const char *what;
     ioreq_t req;
+    const char *problem;        /* what QEMU's guest_errors log says */
 };
 
 static enum result test_malformed(struct ctx *c)
@@ -140,29 +142,41 @@ static enum result test_malformed(struct ctx *c)
     const uint64_t slot0 = MMIO_BASE + 0x100;
     struct bad_req bad[] = {
         { "unknown type 5", { .addr = slot0, .count = 1, .size = 4,
-                              .dir = IOREQ_READ, .type = 5 } },
+                              .dir = IOREQ_READ, .type = 5 },
+          "unexpected ioreq type" },
         { "PIO on Arm", { .addr = 0x10, .count = 1, .size = 4,
-                          .dir = IOREQ_READ, .type = IOREQ_TYPE_PIO } },
+                          .dir = IOREQ_READ, .type = IOREQ_TYPE_PIO },
+          "unexpected ioreq type" },
         { "size 3", { .addr = slot0, .count = 1, .size = 3,
-                      .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY } },
+                      .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY },
+          "size is not 1, 2, 4 or 8" },
         { "size 16", { .addr = slot0, .count = 1, .size = 16,
-                       .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY } },
+                       .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY },
+          "size is not 1, 2, 4 or 8" },
         { "data_is_ptr", { .addr = slot0, .data = ptr, .count = 1,
                            .size = 4, .dir = IOREQ_READ, .data_is_ptr = 1,
-                           .type = IOREQ_TYPE_COPY } },
+                           .type = IOREQ_TYPE_COPY },
+          "data_is_ptr is set" },
         { "count 2", { .addr = slot0, .count = 2, .size = 4,
-                       .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY } },
+                       .dir = IOREQ_READ, .type = IOREQ_TYPE_COPY },
+          "count is not 1" },
         { "unclaimed address", { .addr = 0x30000000, .count = 1, .size = 4,
                                  .dir = IOREQ_READ,
-                                 .type = IOREQ_TYPE_COPY } },
+                                 .type = IOREQ_TYPE_COPY },
+          "no device at this address" },
         { "unknown type write", { .addr = slot0, .data = 0x55, .count = 1,
                                   .size = 4, .dir = IOREQ_WRITE,
-                                  .type = 0x42 } },
+                                  .type = 0x42 },
+          "unexpected ioreq type" },
     };
+    char qlog[300];
+    const char *logargs[] = { "-d", "guest_errors", "-D", qlog, NULL };
     bool ok = true;
     int id;
 
-    if (start(c) != PASS) {
+    snprintf(qlog, sizeof(qlog), "%s/qemu.log", c->workdir);
+    if (dm_start(c, c->kind == DM_QEMU ? logargs : NULL) < 0 ||
+        dm_wait_ready(c, 15000) < 0) {
         return FAIL;
     }
     id = server_id(s);
@@ -190,7 +204,40 @@ static enum result test_malformed(struct ctx *c)
         }
     }
     CHECK(ok, "malformed ioreqs mishandled");
-    return check_slot(c, 2, 0);
+    if (check_slot(c, 2, 0) != PASS) {
+        return FAIL;
+    }
+    if (c->kind == DM_QEMU) {
+        char *text = slurp(qlog);
+        int lines = 0;
+
+        /* One line per malformed request, naming it and its problem. */
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            const ioreq_t *q = &bad[i].req;
+            char want[256];
+
+            snprintf(want, sizeof(want), "ioreq type %u %s 0x%lx size %u "
+                     "count %u: %s", q->type,
+                     q->dir == IOREQ_READ ? "read" : "write",
+                     (unsigned long)q->addr, q->size, q->count,
+                     bad[i].problem);
+            if (!log_has(qlog, want)) {
+                report("the log does not explain the ioreq with %s",
+                       bad[i].what);
+                ok = false;
+            }
+        }
+        for (char *p = text; p && (p = strstr(p, "xen: ioreq")); p++) {
+            lines++;
+        }
+        free(text);
+        CHECK(ok, "-d guest_errors log incomplete (%s)", qlog);
+        CHECK(lines == (int)(sizeof(bad) / sizeof(bad[0])),
+              "%d ioreq lines in %s for %zu malformed requests: well-formed "
+              "accesses were logged too, or some twice", lines, qlog,
+              sizeof(bad) / sizeof(bad[0]));
+    }
+    return PASS;
 }
 
 struct hammer {
@@ -379,9 +426,10 @@ const struct test tests_core[] = {
     { "windows", test_windows, 1 << DM_FAKE | 1 << DM_QEMU,
       "11 virtio-mmio windows answer on every vcpu; others abort" },
     { "invalidate", test_invalidate, 1 << DM_FAKE | 1 << DM_QEMU,
-      "IOREQ_TYPE_INVALIDATE answered on every vcpu" },
+      "IOREQ_TYPE_INVALIDATE answered on every vcpu", SMP },
     { "malformed", test_malformed, 1 << DM_FAKE | 1 << DM_QEMU,
-      "malformed ioreqs answered (reads all ones), DM survives" },
+      "malformed ioreqs answered (reads all ones) and logged, DM survives",
+      SMP },
     { "destroy", test_destroy, 1 << DM_FAKE | 1 << DM_QEMU,
       "domain destroyed with ioreqs in flight: DM exits within 1 s" },
     { "destroy-dying", test_destroy_dying, 1 << DM_FAKE | 1 << DM_QEMU,

@@ -72,7 +72,7 @@ static void blk_prepare(struct sim *s, struct blk_req *r, uint32_t type,
     *(uint8_t *)guest_ptr(s, r->status, 1) = 0xff;
 }
 
-static int blk_submit(struct vdev *d, struct blk_req *r)
+static int blk_submit(struct vdev *d, struct vq *q, struct blk_req *r)
 {
     struct vbuf b[3];
     int n = 0;
@@ -82,12 +82,13 @@ static int blk_submit(struct vdev *d, struct blk_req *r)
         b[n++] = (struct vbuf) { r->data, r->len, r->type == VIRTIO_BLK_T_IN };
     }
     b[n++] = (struct vbuf) { r->status, 1, true };
-    r->head = vq_add(d, &d->vq[0], b, n);
+    r->head = vq_add(d, q, b, n);
     return r->head;
 }
 
-/* Wait until all n requests completed; check status and used length. */
-static enum result blk_complete(struct vdev *d, struct blk_req *r, int n)
+/* Wait until all n requests on q completed; check status and length. */
+static enum result blk_complete(struct vdev *d, struct vq *q,
+                                struct blk_req *r, int n)
 {
     int done = 0;
 
@@ -95,9 +96,10 @@ static enum result blk_complete(struct vdev *d, struct blk_req *r, int n)
         uint32_t len;
         int head;
 
-        CHECK(vq_wait(d, &d->vq[0], TIMEOUT_MS) == 0,
-              "virtio-blk: %d of %d requests completed", done, n);
-        while ((head = vq_pop(d, &d->vq[0], &len)) >= 0) {
+        CHECK(vq_wait(d, q, TIMEOUT_MS) == 0,
+              "virtio-blk queue %u: %d of %d requests completed", q->index,
+              done, n);
+        while ((head = vq_pop(d, q, &len)) >= 0) {
             for (int i = 0; i < n; i++) {
                 uint8_t st;
 
@@ -122,6 +124,68 @@ static const uint32_t blk_sizes[] = {
 };
 #define NR_BLK (sizeof(blk_sizes) / sizeof(blk_sizes[0]))
 
+/*
+ * One guest thread per vcpu, each on its own queue (virtio-blk
+ * multiqueue, like Linux's blk-mq): submits its share of the requests,
+ * kicks from its vcpu and waits for its completions.
+ */
+struct blk_worker {
+    struct vdev *d;
+    unsigned vcpu, nthreads;
+    struct blk_req *r;          /* every request; this one takes its share */
+    int n;
+    enum result res;
+    pthread_t thread;
+};
+
+static void *blk_worker_fn(void *opaque)
+{
+    struct blk_worker *w = opaque;
+    struct vq *q = &w->d->vq[w->vcpu % w->d->nvq];
+    struct blk_req mine[NR_BLK];
+    int n = 0;
+
+    guest_set_vcpu(w->nthreads > 1 ? (int)w->vcpu : -1);
+    w->res = FAIL;
+    for (int i = w->vcpu; i < w->n; i += w->nthreads) {
+        mine[n] = w->r[i];
+        if (blk_submit(w->d, q, &mine[n]) < 0) {
+            report("virtio-blk queue %u full", q->index);
+            return NULL;
+        }
+        n++;
+    }
+    vq_kick(w->d, q);
+    w->res = blk_complete(w->d, q, mine, n);
+    return NULL;
+}
+
+/* Run the n requests in r on min(vcpus, queues) threads at once. */
+static enum result blk_run(struct vdev *d, struct blk_req *r, int n)
+{
+    struct sim *s = d->s;
+    unsigned nt = s->nr_vcpus < d->nvq ? s->nr_vcpus : d->nvq;
+    struct blk_worker w[MAX_VCPUS];
+    enum result res = PASS;
+
+    if (nt <= 1) {
+        w[0] = (struct blk_worker) { d, 0, 1, r, n };
+        blk_worker_fn(&w[0]);
+        return w[0].res;
+    }
+    __atomic_store_n(&d->threads, nt, __ATOMIC_RELEASE);
+    for (unsigned v = 0; v < nt; v++) {
+        w[v] = (struct blk_worker) { d, v, nt, r, n };
+        pthread_create(&w[v].thread, NULL, blk_worker_fn, &w[v]);
+    }
+    for (unsigned v = 0; v < nt; v++) {
+        pthread_join(w[v].thread, NULL);
+        res = w[v].res != PASS ? FAIL : res;
+    }
+    __atomic_store_n(&d->threads, 0, __ATOMIC_RELEASE);
+    return res;
+}
+
 static enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
                                  unsigned seed)
 {
@@ -129,8 +193,8 @@ static enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
     struct blk_req w[NR_BLK], rd[NR_BLK], fl;
     uint64_t sector = 8;
     uint8_t *host = malloc(1 << 20);
+    unsigned nt = s->nr_vcpus < d->nvq ? s->nr_vcpus : d->nvq;
 
-    /* All writes in flight at once, kicked from every vcpu in turn. */
     for (size_t i = 0; i < NR_BLK; i++) {
         uint64_t buf = guest_alloc(s, blk_sizes[i], 4096);
         uint8_t *p = guest_ptr(s, buf, blk_sizes[i]);
@@ -139,21 +203,30 @@ static enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
             p[j] = pattern(sector * 512 + j, seed);
         }
         blk_prepare(s, &w[i], VIRTIO_BLK_T_OUT, sector, blk_sizes[i], buf);
-        CHECK(blk_submit(d, &w[i]) >= 0, "ring full");
         sector += blk_sizes[i] / 512 + 1;
     }
-    for (unsigned v = 0; v < s->nr_vcpus; v++) {
-        d->vcpu = v;
-        vq_kick(d, &d->vq[0]);
-    }
-    if (blk_complete(d, w, NR_BLK) != PASS) {
+    /*
+     * All writes in flight at once.  With several vcpus, the gate holds
+     * their kicks back until every vcpu has one pending, so the device
+     * model finds ioreqs from all of them at the same time.
+     */
+    pthread_mutex_lock(&s->lock);
+    s->gate = nt > 1 ? nt : 0;
+    s->gated = 0;
+    s->max_inflight = 0;
+    pthread_mutex_unlock(&s->lock);
+    if (blk_run(d, w, NR_BLK) != PASS) {
         return FAIL;
+    }
+    if (nt > 1) {
+        report("virtio-blk: %u queues, at most %u kicks in flight at once",
+               nt, s->max_inflight);
+        CHECK(s->max_inflight >= nt, "the %u vcpus' kicks were never "
+              "pending at the same time (at most %u)", nt, s->max_inflight);
     }
     if (d->features & 1ULL << VIRTIO_BLK_F_FLUSH) {
         blk_prepare(s, &fl, VIRTIO_BLK_T_FLUSH, 0, 0, 0);
-        blk_submit(d, &fl);
-        vq_kick(d, &d->vq[0]);
-        if (blk_complete(d, &fl, 1) != PASS) {
+        if (blk_run(d, &fl, 1) != PASS) {
             return FAIL;
         }
     }
@@ -170,11 +243,8 @@ static enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
         blk_prepare(s, &rd[i], VIRTIO_BLK_T_IN, w[i].sector, w[i].len,
                     guest_alloc(s, w[i].len, 4096));
         memset(guest_ptr(s, rd[i].data, rd[i].len), 0xee, rd[i].len);
-        CHECK(blk_submit(d, &rd[i]) >= 0, "ring full");
     }
-    d->vcpu = s->nr_vcpus - 1;
-    vq_kick(d, &d->vq[0]);
-    if (blk_complete(d, rd, NR_BLK) != PASS) {
+    if (blk_run(d, rd, NR_BLK) != PASS) {
         return FAIL;
     }
     for (size_t i = 0; i < NR_BLK; i++) {
@@ -191,10 +261,11 @@ static enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
 
 static enum result blk_test(struct ctx *c, uint64_t ring_features)
 {
-    char img[300], drive[400];
+    char img[300], drive[400], dev[100];
     const char *args[] = {
-        "-drive", drive, "-device", "virtio-blk-device,drive=d0", NULL,
+        "-drive", drive, "-device", dev, NULL,
     };
+    unsigned nq = c->s->nr_vcpus < VQ_MAX ? c->s->nr_vcpus : VQ_MAX;
     struct vdev d;
     int fd = make_disk(c, "disk0.img", img, sizeof(img));
     unsigned maps;
@@ -205,13 +276,24 @@ static enum result blk_test(struct ctx *c, uint64_t ring_features)
         return FAIL;
     }
     snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img);
+    /* A queue per vcpu, as Linux's virtio-blk driver asks for. */
+    snprintf(dev, sizeof(dev), "virtio-blk-device,drive=d0,num-queues=%u",
+             nq);
     if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
         return FAIL;
     }
     CHECK(vdev_find(c->s, VIRTIO_ID_BLOCK, 0, &d) >= 0,
           "no virtio-blk transport found");
-    CHECK(vdev_init(&d, ring_features | 1ULL << VIRTIO_BLK_F_FLUSH, 1) == 0,
+    CHECK(vdev_init(&d, ring_features | 1ULL << VIRTIO_BLK_F_FLUSH |
+                    (nq > 1 ? 1ULL << VIRTIO_BLK_F_MQ : 0), nq) == 0,
           "virtio-blk initialisation failed");
+    if (nq > 1) {
+        unsigned got = vdev_config8(&d, 34) | vdev_config8(&d, 35) << 8;
+
+        CHECK(d.features & 1ULL << VIRTIO_BLK_F_MQ && got == nq,
+              "virtio-blk: VIRTIO_BLK_F_MQ %s, num_queues %u, want %u",
+              d.features & 1ULL << VIRTIO_BLK_F_MQ ? "on" : "off", got, nq);
+    }
     CHECK(d.event_idx == !!(ring_features & 1ULL << VIRTIO_RING_F_EVENT_IDX)
           && d.indirect ==
              !!(ring_features & 1ULL << VIRTIO_RING_F_INDIRECT_DESC),
@@ -229,7 +311,8 @@ static enum result blk_test(struct ctx *c, uint64_t ring_features)
      */
     mapped = dm_count_mappings(c, "xenfv-guest-ram");
     maps = c->s->maps;
-    CHECK(guest_invalidate(c->s, 1) == 0, "invalidate not answered");
+    CHECK(guest_invalidate(c->s, c->s->nr_vcpus - 1) == 0,
+          "invalidate not answered");
     after = dm_count_mappings(c, "xenfv-guest-ram");
     report("guest RAM mappings in the DM: %d before invalidation, %d after",
            mapped, after);
@@ -290,7 +373,7 @@ static enum result test_desc_outside_ram(struct ctx *c)
     CHECK(pwrite(fd0, host, sizeof(host), 16 * 512) == sizeof(host),
           "image write");
     blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, 0x80000000ULL);
-    blk_submit(&d0, &r);
+    blk_submit(&d0, &d0.vq[0], &r);
     vq_kick(&d0, &d0.vq[0]);
     for (int i = 0; i < 200 && !completed; i++) {
         completed = vq_pop(&d0, &d0.vq[0], NULL) >= 0;
@@ -314,6 +397,8 @@ static enum result test_desc_outside_ram(struct ctx *c)
           "NEEDS_RESET (device status 0x%x, request %s, status byte %u)",
           status, completed ? "completed" : "pending",
           *(uint8_t *)guest_ptr(s, r.status, 1));
+    CHECK(log_has(c->dm_log, "virtio: bogus descriptor"),
+          "the descriptor outside guest RAM was not logged");
     if (blk_roundtrip(c, &d1, fd1, 2) != PASS) {
         return FAIL;
     }
@@ -378,7 +463,6 @@ static enum result net_tx(struct ctx *c, struct vdev *d, int hfd)
 
         make_frame(guest_ptr(s, buf, len), i, len, false);
         CHECK(vq_add(d, &d->vq[1], b, 2) >= 0, "tx ring full");
-        d->vcpu = i % s->nr_vcpus;
         vq_kick(d, &d->vq[1]);
     }
     for (int i = 0; i < NR_FRAMES; i++) {
@@ -786,16 +870,16 @@ static enum result test_gpu(struct ctx *c)
 const struct test tests_virtio[] = {
     { "blk", test_blk, 1 << DM_QEMU,
       "virtio-blk, event idx + indirect: writes in flight, flush, image, "
-      "read back" },
+      "read back", SMP },
     { "blk-plain", test_blk_plain, 1 << DM_QEMU,
-      "virtio-blk without event idx or indirect descriptors" },
+      "virtio-blk without event idx or indirect descriptors", SMP },
     { "desc-outside-ram", test_desc_outside_ram, 1 << DM_QEMU,
       "virtio-blk descriptor outside guest RAM: survive, other device ok" },
     { "net", test_net, 1 << DM_QEMU,
-      "virtio-net frames both ways through a UDP socket netdev" },
+      "virtio-net frames both ways through a UDP socket netdev", SMP },
     { "console", test_console, 1 << DM_QEMU,
-      "virtconsole: 1 MiB guest->host, 256 KiB host->guest" },
+      "virtconsole: 1 MiB guest->host, 256 KiB host->guest", SMP },
     { "gpu", test_gpu, 1 << DM_QEMU,
-      "virtio-gpu 2D scanout compared with a QMP screendump" },
+      "virtio-gpu 2D scanout compared with a QMP screendump", SMP },
     { NULL },
 };

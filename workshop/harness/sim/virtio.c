@@ -11,12 +11,12 @@
 
 static uint32_t rd(struct vdev *d, unsigned off)
 {
-    return guest_read32(d->s, d->vcpu, d->base + off);
+    return guest_read32(d->s, guest_vcpu(d->s), d->base + off);
 }
 
 static void wr(struct vdev *d, unsigned off, uint32_t v)
 {
-    guest_write32(d->s, d->vcpu, d->base + off, v);
+    guest_write32(d->s, guest_vcpu(d->s), d->base + off, v);
 }
 
 int vdev_find(struct sim *s, uint32_t device_id, int nth, struct vdev *d)
@@ -24,7 +24,7 @@ int vdev_find(struct sim *s, uint32_t device_id, int nth, struct vdev *d)
     for (int i = 0; i < VIRTIO_MMIO_SLOTS; i++) {
         uint64_t base = VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SLOT;
 
-        if (guest_read32(s, 0, base + VIRTIO_MMIO_DEVICE_ID) == device_id &&
+        if (guest_read32(s, guest_vcpu(s), base + VIRTIO_MMIO_DEVICE_ID) == device_id &&
             nth-- == 0) {
             memset(d, 0, sizeof(*d));
             d->s = s;
@@ -57,7 +57,7 @@ uint8_t vdev_config8(struct vdev *d, unsigned off)
 {
     uint64_t v = 0;
 
-    guest_mmio(d->s, d->vcpu, d->base + VIRTIO_MMIO_CONFIG + off, 1, false,
+    guest_mmio(d->s, guest_vcpu(d->s), d->base + VIRTIO_MMIO_CONFIG + off, 1, false,
                &v);
     return v;
 }
@@ -279,7 +279,7 @@ static void take_irq(struct vdev *d)
 
     wr(d, VIRTIO_MMIO_INTERRUPT_ACK, isr);
     guest_eoi(d->s, d->irq);
-    d->irqs++;
+    __atomic_fetch_add(&d->irqs, 1, __ATOMIC_RELAXED);
 }
 
 int vq_wait(struct vdev *d, struct vq *q, int timeout_ms)
@@ -301,7 +301,21 @@ int vq_wait(struct vdev *d, struct vq *q, int timeout_ms)
         clock_gettime(CLOCK_MONOTONIC, &now);
         left = (end.tv_sec - now.tv_sec) * 1000 +
                (end.tv_nsec - now.tv_nsec) / 1000000;
-        if (left <= 0 || guest_wait_irq(d->s, d->irq, left) < 0) {
+        if (left <= 0) {
+            return -ETIMEDOUT;
+        }
+        /*
+         * Several threads (vcpus) may wait on queues of one device: the
+         * one that takes the shared SPI acknowledges it, the others look
+         * at their rings again after a short while.
+         */
+        if (__atomic_load_n(&d->threads, __ATOMIC_ACQUIRE) > 1) {
+            if (guest_wait_irq(d->s, d->irq, left < 20 ? left : 20) == 0) {
+                take_irq(d);
+            }
+            continue;
+        }
+        if (guest_wait_irq(d->s, d->irq, left) < 0) {
             return -ETIMEDOUT;
         }
         take_irq(d);

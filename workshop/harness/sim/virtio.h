@@ -37,7 +37,6 @@ struct vq {
 
 struct vdev {
     struct sim *s;
-    unsigned vcpu;              /* vcpu that performs the accesses */
     int slot;
     uint64_t base;
     unsigned irq;
@@ -45,6 +44,7 @@ struct vdev {
     uint64_t features;
     bool event_idx, indirect;
     unsigned irqs;              /* interrupts taken */
+    unsigned threads;           /* threads driving queues at once */
     unsigned nvq;
     struct vq vq[VQ_MAX];
 };
@@ -68,7 +68,11 @@ int vq_add(struct vdev *d, struct vq *q, const struct vbuf *b, int n);
 void vq_kick(struct vdev *d, struct vq *q);
 /* Take one used element: its head, or -1 if none.  *len gets its len. */
 int vq_pop(struct vdev *d, struct vq *q, uint32_t *len);
-/* Wait (on the SPI) until q has a used element; 0 or -ETIMEDOUT. */
+/*
+ * Wait (on the SPI) until q has a used element; 0 or -ETIMEDOUT.  The
+ * accesses come from the calling thread's vcpu (guest_set_vcpu) or, by
+ * default, from the domain's vcpus in turn.
+ */
 int vq_wait(struct vdev *d, struct vq *q, int timeout_ms);
 
 #endif
