@@ -90,7 +90,7 @@ cross_wrappers() {
     for tool in gcc g++; do
         cat > "$bin/aarch64-linux-gnu-$tool" <<EOF
 #!/bin/sh
-exec /usr/lib/ccache/aarch64-linux-gnu-$tool \\
+exec ccache /usr/bin/aarch64-linux-gnu-$tool \\
     -B$SYSROOT/usr/lib/aarch64-linux-gnu/ -B$SYSROOT/lib/aarch64-linux-gnu/ "\$@"
 EOF
         chmod +x "$bin/aarch64-linux-gnu-$tool"
