@@ -38,7 +38,7 @@ SYSROOT_PKGS="libxen-dev libxenmisc4.17 libxencall1 libxenevtchn1
     zlib1g libfdt-dev libfdt1 libpcre2-dev libpcre2-8-0 libpcre2-16-0
     libpcre2-32-0 libpcre2-posix3 libffi-dev libffi8 libmount-dev libmount1
     libblkid-dev libblkid1 libselinux1-dev libselinux1 libsepol-dev libsepol2
-    uuid-dev libuuid1 libpng-dev libpng16-16 libc6-dev libc6"
+    uuid-dev libuuid1 libpng-dev libpng16-16"
 
 sysroot() {
     local root=$CACHE/sysroot-arm64 debs=$CACHE/debs-arm64 stamp key

@@ -11,6 +11,7 @@
 #include <linux/virtio_console.h>
 #include <linux/virtio_gpu.h>
 #include <linux/virtio_ids.h>
+#include <linux/virtio_mmio.h>
 #include <linux/virtio_net.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -404,6 +405,233 @@ static enum result test_desc_outside_ram(struct ctx *c)
     }
     CHECK(vdev_init(&d0, 0, 1) == 0, "re-initialising the faulted device");
     return blk_roundtrip(c, &d0, fd0, 3);
+}
+
+/*
+ * A completion while the guest sits between reading InterruptStatus and
+ * writing InterruptACK, after it scanned its ring: Xen's vGIC is edge
+ * triggered, so the device model must inject again for the new
+ * completion (the ISR bit was already set), or the guest never hears of
+ * it: its ACK clears the bit and nothing else is coming.
+ */
+static enum result test_irq_ack_race(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img[300], drive[400];
+    const char *args[] = {
+        "-drive", drive, "-device", "virtio-blk-device,drive=d0", NULL,
+    };
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    struct blk_req a, b;
+    struct vdev d;
+    struct vq *q;
+    uint32_t isr, len;
+    unsigned injected;
+
+    snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img);
+    if (fd < 0 || dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d) >= 0, "no virtio-blk");
+    CHECK(vdev_init(&d, 0, 1) == 0, "virtio-blk init");
+    q = &d.vq[0];
+    for (int round = 0; round < 8; round++) {
+        blk_prepare(s, &a, VIRTIO_BLK_T_IN, round, 512,
+                    guest_alloc(s, 512, 512));
+        CHECK(blk_submit(&d, q, &a) >= 0, "ring full");
+        vq_kick(&d, q);
+        CHECK(guest_wait_irq(s, d.irq, TIMEOUT_MS) == 0,
+              "round %d: no interrupt for the first request", round);
+        isr = guest_read32(s, guest_vcpu(s),
+                           d.base + VIRTIO_MMIO_INTERRUPT_STATUS);
+        CHECK(isr & 1, "round %d: InterruptStatus 0x%x without the used "
+              "buffer bit", round, isr);
+        CHECK(vq_pop(&d, q, &len) == a.head, "round %d: first request not "
+              "in the used ring", round);
+        /* The guest has scanned its ring; now the second completes. */
+        pthread_mutex_lock(&s->lock);
+        injected = s->spis[d.irq].injected;
+        pthread_mutex_unlock(&s->lock);
+        blk_prepare(s, &b, VIRTIO_BLK_T_IN, round + 100, 512,
+                    guest_alloc(s, 512, 512));
+        CHECK(blk_submit(&d, q, &b) >= 0, "ring full");
+        vq_kick(&d, q);
+        for (int ms = 0; ms < TIMEOUT_MS && q->used->idx == q->last_used;
+             ms++) {
+            usleep(1000);
+        }
+        CHECK(q->used->idx != q->last_used, "round %d: second request "
+              "never completed", round);
+        /* Give the device model time to (not) inject, then ACK + EOI. */
+        usleep(20000);
+        guest_write32(s, guest_vcpu(s), d.base + VIRTIO_MMIO_INTERRUPT_ACK,
+                      isr);
+        guest_eoi(s, d.irq);
+        CHECK(guest_wait_irq(s, d.irq, 2000) == 0,
+              "round %d: the completion that arrived between the "
+              "InterruptStatus read and the ACK raised no interrupt after "
+              "the EOI (SPI %u: %u injections before it, %u after): the "
+              "guest would never see it", round, d.irq, injected,
+              s->spis[d.irq].injected);
+        isr = guest_read32(s, guest_vcpu(s),
+                           d.base + VIRTIO_MMIO_INTERRUPT_STATUS);
+        guest_write32(s, guest_vcpu(s), d.base + VIRTIO_MMIO_INTERRUPT_ACK,
+                      isr);
+        guest_eoi(s, d.irq);
+        CHECK(vq_pop(&d, q, &len) == b.head && len == 513,
+              "round %d: second request not in the used ring", round);
+    }
+    close(fd);
+    return dm_alive(c) ? PASS : FAIL;
+}
+
+/*
+ * Rings the guest corrupts: QEMU must log what is wrong, flag the device
+ * NEEDS_RESET, leave its image alone, and go on serving the other
+ * device; a reset device must work again.
+ */
+enum corruption { AVAIL_IDX_JUMP, AVAIL_HEAD_RANGE, USED_OUTSIDE_RAM,
+                  USED_SCRIBBLED };
+
+static enum result corrupt_once(struct ctx *c, struct vdev *d0, int fd0,
+                                enum corruption how, const char *log_line)
+{
+    struct sim *s = c->s;
+    uint64_t buf = guest_alloc(s, 4096, 4096);
+    uint8_t host[4096];
+    struct blk_req r;
+    struct vq *q;
+    uint32_t status = 0;
+    bool done = false;
+
+    memset(host, 0x5a, sizeof(host));
+    CHECK(pwrite(fd0, host, sizeof(host), 16 * 512) == sizeof(host),
+          "image write");
+    d0->used_override = how == USED_OUTSIDE_RAM ? 0x80000000ULL : 0;
+    CHECK(vdev_init(d0, 0, 1) == 0, "virtio-blk init");
+    d0->used_override = 0;
+    q = &d0->vq[0];
+    memset(guest_ptr(s, buf, 4096), 0xa5, 4096);
+    /*
+     * After an index jump QEMU takes the stale ring entries (all head
+     * 0) as requests until it has num in use: make that one a read, so
+     * that the image must stay as it is.
+     */
+    blk_prepare(s, &r, how == AVAIL_IDX_JUMP ? VIRTIO_BLK_T_IN :
+                VIRTIO_BLK_T_OUT, 16, 4096, buf);
+    CHECK(blk_submit(d0, q, &r) >= 0, "ring full");
+    switch (how) {
+    case AVAIL_IDX_JUMP:
+        q->avail->idx = q->avail_idx + 1000;
+        break;
+    case AVAIL_HEAD_RANGE:
+        q->avail->ring[0] = 0x7fff;
+        break;
+    case USED_SCRIBBLED:
+        q->used->idx = 0x1234;
+        memset(q->used->ring, 0xcc, 8 * q->num);
+        q->used->flags = 0xffff;
+        break;
+    case USED_OUTSIDE_RAM:
+        break;
+    }
+    guest_write32(s, guest_vcpu(s), d0->base + VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    for (int i = 0; i < 300 && !done; i++) {
+        char *text;
+
+        status = vdev_status(d0);
+        switch (how) {
+        case USED_SCRIBBLED:
+            done = q->used->idx == 1;
+            break;
+        case USED_OUTSIDE_RAM:
+            text = slurp(c->dm_log);
+            done = text && strstr(text, log_line);
+            free(text);
+            break;
+        default:
+            done = status & VIRTIO_CONFIG_S_NEEDS_RESET;
+            break;
+        }
+        usleep(done ? 0 : 10000);
+    }
+    CHECK(dm_alive(c), "QEMU died");
+    switch (how) {
+    case USED_SCRIBBLED:
+        /* QEMU keeps its own used index: the request just completes. */
+        CHECK(done && vq_pop(d0, q, NULL) == r.head &&
+              *(uint8_t *)guest_ptr(s, r.status, 1) == VIRTIO_BLK_S_OK,
+              "request after a scribbled used ring did not complete "
+              "(used idx %u, device status 0x%x)", q->used->idx, status);
+        CHECK(pread(fd0, host, 4096, 16 * 512) == 4096 &&
+              host[0] == 0xa5 && host[4095] == 0xa5, "data not written");
+        return PASS;
+    case USED_OUTSIDE_RAM:
+        /*
+         * QEMU cannot tell an unassigned used ring at QueueReady: the
+         * request runs and its completion goes nowhere, which
+         * -d guest_errors shows.
+         */
+        CHECK(log_has(c->dm_log, log_line), "the used ring outside guest "
+              "RAM was not logged");
+        return PASS;
+    default:
+        break;
+    }
+    CHECK(status & VIRTIO_CONFIG_S_NEEDS_RESET, "device status 0x%x "
+          "without NEEDS_RESET after the corruption", status);
+    CHECK(log_has(c->dm_log, log_line), "the corruption was not logged");
+    CHECK(pread(fd0, host, sizeof(host), 16 * 512) == sizeof(host),
+          "image read");
+    for (size_t i = 0; i < sizeof(host); i++) {
+        CHECK(host[i] == 0x5a, "image byte %zu changed to 0x%02x by a "
+              "request on a corrupted ring", 16 * 512 + i, host[i]);
+    }
+    return PASS;
+}
+
+static enum result test_ring_corrupt(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img0[300], img1[300], drive0[400], drive1[400];
+    const char *args[] = {
+        "-drive", drive0, "-device", "virtio-blk-device,drive=d0",
+        "-drive", drive1, "-device", "virtio-blk-device,drive=d1",
+        "-d", "guest_errors", NULL,
+    };
+    int fd0 = make_disk(c, "disk0.img", img0, sizeof(img0));
+    int fd1 = make_disk(c, "disk1.img", img1, sizeof(img1));
+    static const struct {
+        enum corruption how;
+        const char *log;
+    } cases[] = {
+        { AVAIL_IDX_JUMP, "Virtqueue size exceeded" },
+        { AVAIL_HEAD_RANGE, "Guest says index 32767 is available" },
+        { USED_OUTSIDE_RAM, "Invalid write at addr 0x80000004, size 4" },
+        { USED_SCRIBBLED, NULL },
+    };
+    struct vdev d0, d1;
+
+    snprintf(drive0, sizeof(drive0), "file=%s,if=none,format=raw,id=d0",
+             img0);
+    snprintf(drive1, sizeof(drive1), "file=%s,if=none,format=raw,id=d1",
+             img1);
+    if (fd0 < 0 || fd1 < 0 || dm_start(c, args) < 0 ||
+        dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d0) >= 0 &&
+          vdev_find(s, VIRTIO_ID_BLOCK, 1, &d1) >= 0, "two virtio-blk");
+    CHECK(vdev_init(&d1, 0, 1) == 0, "init");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (corrupt_once(c, &d0, fd0, cases[i].how, cases[i].log) != PASS ||
+            blk_roundtrip(c, &d1, fd1, 10 + i) != PASS) {
+            report("after corruption case %zu", i);
+            return FAIL;
+        }
+    }
+    CHECK(vdev_init(&d0, 0, 1) == 0, "re-initialising the device");
+    return blk_roundtrip(c, &d0, fd0, 20);
 }
 
 /* ---- virtio-net ------------------------------------------------------- */
@@ -875,6 +1103,12 @@ const struct test tests_virtio[] = {
       "virtio-blk without event idx or indirect descriptors", SMP },
     { "desc-outside-ram", test_desc_outside_ram, 1 << DM_QEMU,
       "virtio-blk descriptor outside guest RAM: survive, other device ok" },
+    { "irq-ack-race", test_irq_ack_race, 1 << DM_QEMU,
+      "completion between InterruptStatus read and ACK: interrupt after "
+      "EOI", SMP },
+    { "ring-corrupt", test_ring_corrupt, 1 << DM_QEMU,
+      "corrupted avail/used rings: logged, NEEDS_RESET, image intact, "
+      "other device served" },
     { "net", test_net, 1 << DM_QEMU,
       "virtio-net frames both ways through a UDP socket netdev", SMP },
     { "console", test_console, 1 << DM_QEMU,

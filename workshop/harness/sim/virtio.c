@@ -106,7 +106,8 @@ static int setup_vq(struct vdev *d, unsigned index)
     wr(d, VIRTIO_MMIO_QUEUE_NUM, q->num);
     wr64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, q->desc_gpa);
     wr64(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, q->avail_gpa);
-    wr64(d, VIRTIO_MMIO_QUEUE_USED_LOW, q->used_gpa);
+    wr64(d, VIRTIO_MMIO_QUEUE_USED_LOW,
+         d->used_override ? d->used_override : q->used_gpa);
     wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
     if (rd(d, VIRTIO_MMIO_QUEUE_READY) != 1) {
         report("virtio slot %d: queue %u did not become ready", d->slot,

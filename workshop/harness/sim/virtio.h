@@ -45,6 +45,7 @@ struct vdev {
     bool event_idx, indirect;
     unsigned irqs;              /* interrupts taken */
     unsigned threads;           /* threads driving queues at once */
+    uint64_t used_override;     /* tell the device this used ring address */
     unsigned nvq;
     struct vq vq[VQ_MAX];
 };
