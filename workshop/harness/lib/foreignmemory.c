@@ -103,6 +103,9 @@ static int map_runs(int fd, char *base, int prot, size_t pages,
     return 0;
 }
 
+/* Frames per request: the RPC's message size, not a limit of privcmd. */
+#define MAP_CHUNK   ((XFV_MAX_MSG - 256) / 12)
+
 void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom,
                             void *addr, int prot, int flags, size_t pages,
                             const xen_pfn_t arr[], int err[])
@@ -111,25 +114,13 @@ void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom,
     int *errs;
     uint64_t *off;
     void *base;
-    int saved;
+    int saved = 0;
+    size_t done, n;
 
-    if (pages == 0 || pages > (XFV_MAX_MSG - 256) / 12) {
+    if (pages == 0) {
         errno = EINVAL;
         return NULL;
     }
-    rsp = xfv_call(&fmem->conn, XFV_OP_FMEM_MAP, dom, NULL, 0, arr,
-                   pages * sizeof(arr[0]), NULL, NULL);
-    if (!rsp) {
-        return NULL;
-    }
-    if (rsp->ret < 0) {
-        errno = rsp->err;
-        free(rsp);
-        return NULL;
-    }
-    errs = (int *)rsp->data;
-    off = (uint64_t *)(rsp->data + pages * sizeof(int32_t) +
-                       (pages & 1) * sizeof(int32_t));
     /*
      * Reserve the whole range first: frames Xen refused stay
      * inaccessible, as with privcmd, and the caller may still use the
@@ -138,28 +129,44 @@ void *xenforeignmemory_map2(xenforeignmemory_handle *fmem, uint32_t dom,
     base = mmap(addr, pages * PAGE, PROT_NONE,
                 MAP_PRIVATE | MAP_ANONYMOUS | (flags & MAP_FIXED), -1, 0);
     if (base == MAP_FAILED) {
-        free(rsp);
         return NULL;
     }
-    if (map_runs(fmem->ram_fd, base, prot, pages, errs, off) < 0) {
-        saved = errno;
-        munmap(base, pages * PAGE);
+    for (done = 0; done < pages; done += n) {
+        n = pages - done < MAP_CHUNK ? pages - done : MAP_CHUNK;
+        rsp = xfv_call(&fmem->conn, XFV_OP_FMEM_MAP, dom, NULL, 0,
+                       arr + done, n * sizeof(arr[0]), NULL, NULL);
+        if (!rsp || rsp->ret < 0) {
+            saved = rsp ? rsp->err : errno;
+            free(rsp);
+            break;
+        }
+        errs = (int *)rsp->data;
+        off = (uint64_t *)(rsp->data + n * sizeof(int32_t) +
+                           (n & 1) * sizeof(int32_t));
+        if (map_runs(fmem->ram_fd, (char *)base + done * PAGE, prot, n, errs,
+                     off) < 0) {
+            saved = errno;
+            free(rsp);
+            break;
+        }
+        for (size_t i = 0; i < n && !saved; i++) {
+            if (err) {
+                err[done + i] = errs[i];
+            } else if (errs[i]) {
+                /* Without an err array any failed frame fails the call. */
+                saved = -errs[i];
+            }
+        }
         free(rsp);
-        errno = saved;
-        return NULL;
-    }
-    for (size_t i = 0; i < pages; i++) {
-        if (err) {
-            err[i] = errs[i];
-        } else if (errs[i]) {
-            /* Without an err array any failed frame fails the call. */
-            errno = -errs[i];
-            munmap(base, pages * PAGE);
-            base = NULL;
+        if (saved) {
             break;
         }
     }
-    free(rsp);
+    if (saved) {
+        munmap(base, pages * PAGE);
+        errno = saved;
+        return NULL;
+    }
     return base;
 }
 

@@ -25,6 +25,9 @@ struct ctx {
     pid_t pid;
     int status;                 /* wait status once the DM exited */
     bool exited;
+    uint64_t seed;              /* fuzz: --seed */
+    unsigned long iterations;   /* fuzz, bench: --iterations */
+    const char *variant;        /* bench: --variant */
 };
 
 #define MAX_DM_ARGS 64
@@ -73,5 +76,7 @@ bool log_has(const char *path, const char *what);
 
 extern const struct test tests_core[];
 extern const struct test tests_virtio[];
+extern const struct test tests_fuzz[];
+extern const struct test tests_bench[];
 
 #endif

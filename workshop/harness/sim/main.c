@@ -3,7 +3,7 @@
  *
  *   xenfv-sim --test NAME --dm fake|qemu|none --dm-path BIN --libdir DIR
  *             --workdir DIR [--domid N] [--vcpus N] [--ram-mib N]
- *             [--bug B]
+ *             [--bug B] [--seed S] [--iterations N] [--variant V]
  *   xenfv-sim --list
  *
  * Exit status: 0 pass, 1 fail, 77 skip.  The call log is
@@ -19,7 +19,10 @@ extern const struct test tests_lib[];
 
 static const struct test *const suites[] = {
     tests_lib, tests_core, tests_virtio,
+    /* not listed: run by workshop/harness/fuzz and bench */
+    tests_fuzz, tests_bench,
 };
+#define LISTED 3
 
 static const struct test *find_test(const char *name)
 {
@@ -35,7 +38,7 @@ static const struct test *find_test(const char *name)
 
 static void list_tests(void)
 {
-    for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
+    for (size_t i = 0; i < LISTED; i++) {
         for (const struct test *t = suites[i]; t->name; t++) {
             printf("%s %s%s%s %s\t%s\n", t->name,
                    t->dms & 1 << DM_NONE ? "none" : "",
@@ -73,13 +76,16 @@ int main(int argc, char **argv)
         { "vcpus", required_argument, NULL, 'v' },
         { "ram-mib", required_argument, NULL, 'r' },
         { "bug", required_argument, NULL, 'b' },
+        { "seed", required_argument, NULL, 'S' },
+        { "iterations", required_argument, NULL, 'i' },
+        { "variant", required_argument, NULL, 'V' },
         { "list", no_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
     };
     static struct sim sim = {
         .domid = 1, .nr_vcpus = 2, .nr_spis = 12, .ram_bytes = 256 << 20,
     };
-    struct ctx c = { .s = &sim, .kind = DM_NONE };
+    struct ctx c = { .s = &sim, .kind = DM_NONE, .iterations = 2000 };
     const struct test *t = NULL;
     char sock[300], log[300];
     enum result r;
@@ -119,6 +125,15 @@ int main(int argc, char **argv)
         case 'b':
             c.bug = optarg;
             break;
+        case 'S':
+            c.seed = strtoull(optarg, NULL, 0);
+            break;
+        case 'i':
+            c.iterations = strtoul(optarg, NULL, 0);
+            break;
+        case 'V':
+            c.variant = optarg;
+            break;
         case 'L':
             list_tests();
             return 0;
@@ -131,6 +146,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: xenfv-sim --test NAME --workdir DIR "
                 "[--dm fake|qemu|none --dm-path BIN --libdir DIR] "
                 "[--domid N] [--vcpus 1-%d] [--ram-mib N] [--bug B]\n"
+                "       [--seed S] [--iterations N] [--variant V]\n"
                 "       xenfv-sim --list\n", MAX_VCPUS);
         return 2;
     }
