@@ -187,7 +187,7 @@ static uint8_t *map_guest(uint64_t gpa, size_t len)
 {
     uint64_t pfn = (gpa >> 12) & ~(uint64_t)(BUCKET_PAGES - 1);
     xen_pfn_t pfns[BUCKET_PAGES];
-    int err[BUCKET_PAGES];
+    static int err[BUCKET_PAGES];   /* of the current bucket */
     size_t first = (gpa >> 12) - pfn, last = ((gpa + len - 1) >> 12) - pfn;
 
     if (last >= BUCKET_PAGES) {
@@ -205,12 +205,13 @@ static uint8_t *map_guest(uint64_t gpa, size_t len)
             die("xenforeignmemory_map2");
         }
         dm.bucket_pfn = pfn;
-        for (size_t i = first; i <= last; i++) {
-            if (err[i]) {
-                fprintf(stderr, "xenfv-fakedm: gpa 0x%lx: frame error %d\n",
-                        (unsigned long)gpa, err[i]);
-                return NULL;
-            }
+    }
+    /* Frames Xen refused stay inaccessible in a reused bucket too. */
+    for (size_t i = first; i <= last; i++) {
+        if (err[i]) {
+            fprintf(stderr, "xenfv-fakedm: gpa 0x%lx: frame error %d\n",
+                    (unsigned long)gpa, err[i]);
+            return NULL;
         }
     }
     return dm.bucket + (gpa - (pfn << 12));
