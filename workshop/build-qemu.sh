@@ -157,7 +157,7 @@ cross)
 esac
 
 info "ninja ${targets[*]} in $BUILD"
-ninja -k 10 -C "$BUILD" "${targets[@]}" > "$BUILD/ninja.log" 2>&1 || {
+ninja -k 10 -j "$(nproc)" -C "$BUILD" "${targets[@]}" > "$BUILD/ninja.log" 2>&1 || {
     grep -E 'error:|FAILED|undefined reference|multiple definition' "$BUILD/ninja.log" | head -40
     die "build failed ($BUILD/ninja.log)"
 }
