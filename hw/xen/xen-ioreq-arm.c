@@ -255,28 +255,47 @@ type_init(xen_arm_register_types)
 
 /* The domain's life: when it dies, the device model has nothing to serve */
 
-static bool xen_arm_get_domain(xc_domaininfo_t *info, Error **errp)
+/*
+ * Read the domain's information. Returns 1 if it exists, 0 if it does not,
+ * and -1 if this domain may not read it: a driver domain (not dom0) can
+ * be the device model of a guest without the right to query it.
+ */
+static int xen_arm_get_domain(xc_domaininfo_t *info)
 {
-    if (xc_domain_getinfolist(xen_xc, xen_domid, 1, info) != 1 ||
-        info->domain != xen_domid) {
-        error_setg(errp, "xen: domain %u does not exist", xen_domid);
-        return false;
+    int rc = xc_domain_getinfolist(xen_xc, xen_domid, 1, info);
+
+    if (rc < 0 && (errno == EPERM || errno == EACCES)) {
+        return -1;
     }
-    return true;
+    return rc == 1 && info->domain == xen_domid;
+}
+
+static bool xen_arm_domain_alive(void)
+{
+    xc_domaininfo_t info;
+    unsigned int vcpus;
+
+    switch (xen_arm_get_domain(&info)) {
+    case 1:
+        return !(info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown));
+    case 0:
+        return false;
+    default:
+        /* Device model operations fail once the domain is gone. */
+        return !xendevicemodel_nr_vcpus(xen_dmod, xen_domid, &vcpus);
+    }
 }
 
 static void xen_arm_domain_changed(void *opaque)
 {
     XenIOState *state = opaque;
-    xc_domaininfo_t info;
     unsigned int num;
     char **vec;
 
     vec = xs_read_watch(state->xenstore, &num);
     free(vec);
 
-    if (xen_arm_get_domain(&info, NULL) &&
-        !(info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown))) {
+    if (xen_arm_domain_alive()) {
         return;
     }
 
@@ -305,10 +324,18 @@ static bool xen_arm_check_domain(ram_addr_t ram_size, unsigned int max_cpus,
     uint64_t domain_ram;
     unsigned int vcpus;
 
-    if (!xen_arm_get_domain(&info, errp)) {
+    switch (xen_arm_get_domain(&info)) {
+    case 0:
+        error_setg(errp, "xen: domain %u does not exist", xen_domid);
         return false;
+    case 1:
+        domain_ram = (uint64_t)info.max_pages * XC_PAGE_SIZE;
+        break;
+    default:
+        /* Not allowed to know: the toolstack sized the domain and -m. */
+        domain_ram = ram_size;
+        break;
     }
-    domain_ram = (uint64_t)info.max_pages * XC_PAGE_SIZE;
     if (ram_size > domain_ram) {
         error_setg(errp, "xen: -m %" PRIu64 "M is more than the %" PRIu64
                    "M of RAM domain %u has", (uint64_t)ram_size / MiB,
@@ -316,8 +343,13 @@ static bool xen_arm_check_domain(ram_addr_t ram_size, unsigned int max_cpus,
         return false;
     }
     if (xendevicemodel_nr_vcpus(xen_dmod, xen_domid, &vcpus)) {
-        error_setg_errno(errp, errno, "xen: cannot get the vCPUs of domain %u",
-                         xen_domid);
+        if (errno == ESRCH) {
+            error_setg(errp, "xen: domain %u does not exist", xen_domid);
+        } else {
+            error_setg_errno(errp, errno,
+                             "xen: cannot get the vCPUs of domain %u",
+                             xen_domid);
+        }
         return false;
     }
     if (max_cpus != vcpus) {
