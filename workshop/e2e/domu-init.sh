@@ -6,6 +6,10 @@
 #   ioreq    read the ioreq-probe's registers with busybox devmem, power off
 #   blk      virtio-blk: write a pattern to /dev/vda, read it back, then idle
 #            (dom0 checks the image and destroys the domain)
+#   bench    blkbench on /dev/vda (virtio, xenfv) and /dev/xvdb (Xen PV):
+#            a counting pass on vda between marker reads of the idle
+#            transport at 0x2001000, then (after dom0 sends "go" on the
+#            console) the timed pass on both disks and a full verify
 #   modules  load every packed module (smoke test), power off
 #   shell    interactive shell on hvc0
 /bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /usr/sbin /sbin
@@ -17,10 +21,12 @@ mount -t devtmpfs devtmpfs /dev
 
 mode=marker
 blk_bytes=1048576
+bench_secs=3
 for a in $(cat /proc/cmdline); do
     case $a in
     e2e=*) mode=${a#e2e=} ;;
     e2e_blk_bytes=*) blk_bytes=${a#e2e_blk_bytes=} ;;
+    e2e_bench_secs=*) bench_secs=${a#e2e_bench_secs=} ;;
     esac
 done
 
@@ -75,6 +81,61 @@ blk)
         if [ "$want" = "$got" ]; then done_ OK "$got"; else done_ FAIL mismatch; fi
     fi
     # Stay up: dom0 checks the image, then destroys us.
+    while :; do sleep 1000; done
+    ;;
+bench)
+    load virtio_mmio && load virtio_blk && load xen-blkfront ||
+        { done_ FAIL modules; while :; do sleep 1000; done; }
+    i=0
+    while { [ ! -b /dev/vda ] || [ ! -b /dev/xvdb ]; } && [ $i -lt 300 ]; do
+        usleep 100000; i=$((i + 1))
+    done
+    ok=OK
+    if [ ! -b /dev/vda ] || [ ! -b /dev/xvdb ]; then
+        say "no /dev/vda or /dev/xvdb after 30 s"; cat /proc/partitions; dmesg | tail -20
+        ok=FAIL
+    fi
+    say "vda $(cat /sys/block/vda/size 2>/dev/null) sectors, xvdb $(cat /sys/block/xvdb/size 2>/dev/null) sectors"
+    ev=0 ep=0
+    # bb [-c] MODE DEV ARGS: one blkbench run; -c labels it BENCH-COUNT
+    bb() {
+        local tag=BENCH out x
+        [ "$1" = -c ] && { tag=BENCH-COUNT; shift; }
+        [ $ok = OK ] || return 1
+        out=$(blkbench "$@" 2>&1) || { echo "$out"; say "blkbench $* failed"; ok=FAIL; return 1; }
+        echo "$out" | sed "s/^BENCH /$tag /"
+        x=$(echo "$out" | sed -n 's/.* extent=\([0-9]*\).*/\1/p')
+        case $2 in
+        /dev/vda) [ "${x:-0}" -gt $ev ] && ev=$x ;;
+        /dev/xvdb) [ "${x:-0}" -gt $ep ] && ep=$x ;;
+        esac
+        return 0
+    }
+    mark() { devmem 0x2001000 32 > /dev/null; }
+    mark
+    bb -c randread /dev/vda 4096 -n256
+    mark
+    bb -c read /dev/vda 1048576 -n16
+    mark
+    bb -c write /dev/vda 1048576 -n16
+    mark
+    if [ $ok = OK ]; then
+        echo "E2E-BENCH-COUNT-DONE"
+        read -t 300 go
+        say "dom0 says: ${go:-nothing in 300 s}"
+        mark
+        for w in "randread 4096" "read 1048576" "write 1048576"; do
+            set -- $w
+            bb $1 /dev/vda $2 $bench_secs
+            bb $1 /dev/xvdb $2 $bench_secs
+        done
+        echo 3 > /proc/sys/vm/drop_caches
+        [ $ok = OK ] && { blkbench verify /dev/vda $ev && blkbench verify /dev/xvdb $ep; } ||
+            ok=FAIL
+        sync
+        echo "E2E-BENCH-EXTENT vda=$ev xvdb=$ep"
+    fi
+    done_ $ok
     while :; do sleep 1000; done
     ;;
 modules)
