@@ -338,6 +338,10 @@ static enum result test_no_ioreq(struct ctx *c)
     CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) != 0,
           "device model exited with status 0x%x, want a failure",
           c->status);
+    CHECK(c->kind != DM_QEMU ||
+          log_has(c->dm_log, "Xen must be built with CONFIG_IOREQ_SERVER=y"),
+          "QEMU does not tell the user to rebuild Xen with IOREQ_SERVER (%s)",
+          c->dm_log);
     return PASS;
 }
 
@@ -346,7 +350,7 @@ static enum result test_no_ioreq(struct ctx *c)
  * must not leave an ioreq server behind in the domain.
  */
 static enum result expect_refusal(struct ctx *c, const char *const *extra,
-                                  const char *why)
+                                  const char *why, const char *qemu_says)
 {
     int left = 0;
 
@@ -355,6 +359,10 @@ static enum result expect_refusal(struct ctx *c, const char *const *extra,
     CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) != 0,
           "device model exited with status 0x%x %s, want a failure",
           c->status, why);
+    /* What the user reads: QEMU must say what is wrong */
+    CHECK(c->kind != DM_QEMU || log_has(c->dm_log, qemu_says),
+          "QEMU's error %s does not say \"%s\" (%s)", why, qemu_says,
+          c->dm_log);
     pthread_mutex_lock(&c->s->lock);
     for (int i = 0; i < MAX_SERVERS; i++) {
         left += c->s->servers[i].used;
@@ -364,12 +372,21 @@ static enum result expect_refusal(struct ctx *c, const char *const *extra,
     return PASS;
 }
 
+static enum result test_no_domid(struct ctx *c)
+{
+    const char *args[] = { "-xen-domid", "0", NULL };
+
+    return expect_refusal(c, args, "without a guest domain ID",
+                          "-xen-domid is required");
+}
+
 static enum result test_no_domain(struct ctx *c)
 {
     pthread_mutex_lock(&c->s->lock);
     sim_destroy_domain(c->s, false);
     pthread_mutex_unlock(&c->s->lock);
-    return expect_refusal(c, NULL, "for a domain that does not exist");
+    return expect_refusal(c, NULL, "for a domain that does not exist",
+                          "domain 1 does not exist");
 }
 
 static enum result test_too_many_vcpus(struct ctx *c)
@@ -378,14 +395,16 @@ static enum result test_too_many_vcpus(struct ctx *c)
     const char *fake[] = { "--vcpus=4", NULL };
 
     return expect_refusal(c, c->kind == DM_QEMU ? qemu : fake,
-                          "with more vcpus than the domain has");
+                          "with more vcpus than the domain has",
+                          "start QEMU with -smp");
 }
 
 static enum result test_too_much_ram(struct ctx *c)
 {
     const char *args[] = { "-m", "512M", NULL };
 
-    return expect_refusal(c, args, "with more RAM than the domain has");
+    return expect_refusal(c, args, "with more RAM than the domain has",
+                          "-m 512M is more than");
 }
 
 static enum result test_map_resource_fails(struct ctx *c)
@@ -393,7 +412,8 @@ static enum result test_map_resource_fails(struct ctx *c)
     pthread_mutex_lock(&c->s->lock);
     sim_inject(c->s, XFV_OP_FMEM_MAP_RESOURCE, EPERM, -1);
     pthread_mutex_unlock(&c->s->lock);
-    return expect_refusal(c, NULL, "when the ioreq page cannot be mapped");
+    return expect_refusal(c, NULL, "when the ioreq page cannot be mapped",
+                          "failed to map the pages of ioreq server");
 }
 
 /* Only xenfv-fakedm has the doorbell: foreign mapping and SPIs. */
@@ -442,6 +462,8 @@ const struct test tests_core[] = {
       "no such domain: DM fails cleanly" },
     { "too-many-vcpus", test_too_many_vcpus, 1 << DM_FAKE | 1 << DM_QEMU,
       "-smp above the domain's vcpus: DM fails cleanly" },
+    { "no-domid", test_no_domid, 1 << DM_QEMU,
+      "no -xen-domid: QEMU refuses with a clear error" },
     { "too-much-ram", test_too_much_ram, 1 << DM_QEMU,
       "-m above the domain's RAM: DM fails cleanly" },
     { "map-resource-fails", test_map_resource_fails,
