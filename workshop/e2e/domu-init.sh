@@ -113,11 +113,11 @@ bench)
     }
     mark() { devmem 0x2001000 32 > /dev/null; }
     mark
-    bb -c randread /dev/vda 4096 -n256
+    bb -c randread /dev/vda 4096 -n64
     mark
-    bb -c read /dev/vda 1048576 -n16
+    bb -c read /dev/vda 1048576 -n8
     mark
-    bb -c write /dev/vda 1048576 -n16
+    bb -c write /dev/vda 1048576 -n8
     mark
     if [ $ok = OK ]; then
         echo "E2E-BENCH-COUNT-DONE"
