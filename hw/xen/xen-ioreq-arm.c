@@ -320,6 +320,7 @@ static bool xen_arm_watch_domain(XenIOState *state, Error **errp)
 static bool xen_arm_check_domain(ram_addr_t ram_size, unsigned int max_cpus,
                                  Error **errp)
 {
+    ERRP_GUARD();
     xc_domaininfo_t info;
     uint64_t domain_ram;
     unsigned int vcpus;
@@ -343,12 +344,18 @@ static bool xen_arm_check_domain(ram_addr_t ram_size, unsigned int max_cpus,
         return false;
     }
     if (xendevicemodel_nr_vcpus(xen_dmod, xen_domid, &vcpus)) {
-        if (errno == ESRCH) {
+        int err = errno;
+
+        if (err == ESRCH) {
             error_setg(errp, "xen: domain %u does not exist", xen_domid);
-        } else {
-            error_setg_errno(errp, errno,
-                             "xen: cannot get the vCPUs of domain %u",
-                             xen_domid);
+            return false;
+        }
+        error_setg_errno(errp, err, "xen: cannot get the vCPUs of domain %u",
+                         xen_domid);
+        /* Without ioreq servers Xen on Arm has no device model operations */
+        if (err == ENOSYS) {
+            error_append_hint(errp, "Xen must be built with "
+                              "CONFIG_IOREQ_SERVER=y.\n");
         }
         return false;
     }
