@@ -257,6 +257,7 @@ bench_table() {
             else if (l ~ /xen_arm_spi_set / && l ~ /level 1/) spi[seg]++
             else if (l ~ /virtio_blk_req_complete /) dmreq[seg]++
             else if (l ~ /xen_arm_ioreq_rejected /) rej[seg]++
+            else if (l ~ /xen_remap_bucket /) remap[seg]++
         }
         nseg = seg
     }
@@ -276,10 +277,11 @@ bench_table() {
         print ratios > "/run/bench-ratios"
         if (nseg == 0 && stub) exit bad
         if (nseg != 4) { printf "E2E-BENCH trace has %d markers, expected 4 (trace not off in time?)\n", nseg; bad = 1 }
-        printf "E2E-BENCH | xenfv, counting pass | %4s %5s %5s | %7s %7s %7s | %5s %7s | %s\n", "ops", "g.req", "dmreq", "ioreqs", "ioreq/r", "rd+wr", "SPIs", "SPI/r", "rejected"
+        printf "E2E-BENCH | xenfv, counting pass | %4s %5s %5s | %7s %7s %7s | %5s %7s | %s\n", "ops", "g.req", "dmreq", "ioreqs", "ioreq/r", "rd+wr", "SPIs", "SPI/r", "mapcache remaps"
         for (s = 1; s <= 3; s++) {
             m = cm[s]; ops = kv(cw[s], "ops"); gr = kv(cw[s], "reqs"); q = (gr > 0) ? gr : 1
-            printf "E2E-BENCH | %-20s | %4d %5d %5d | %7d %7.2f %3d+%-3d | %5d %7.2f | %d\n", m " bs=" kv(cw[s], "bs"), ops, gr, dmreq[s], io[s], io[s] / q, rd[s], wr[s], spi[s], spi[s] / q, rej[s]
+            printf "E2E-BENCH | %-20s | %4d %5d %5d | %7d %7.2f %3d+%-3d | %5d %7.2f | %d\n", m " bs=" kv(cw[s], "bs"), ops, gr, dmreq[s], io[s], io[s] / q, rd[s], wr[s], spi[s], spi[s] / q, remap[s] + 0
+            if (rej[s]) printf "E2E-BENCH note: %s: %d ioreqs rejected by xenfv\n", m, rej[s]
             if (gr != dmreq[s]) printf "E2E-BENCH note: %s: guest block requests %d, DM completed %d\n", m, gr, dmreq[s]
         }
         exit bad
@@ -385,7 +387,8 @@ bench-blk)
     mkfifo /run/qmon.in /run/qmon.out
     DM_EXTRA="-chardev pipe,id=mon0,path=/run/qmon -mon chardev=mon0,mode=readline
         -D /run/qemu-trace.log -trace handle_ioreq -trace xen_arm_spi_set
-        -trace xen_arm_ioreq_rejected -trace virtio_blk_req_complete"
+        -trace xen_arm_ioreq_rejected -trace virtio_blk_req_complete
+        -trace xen_remap_bucket"
     start_domu_dm /bench/virtio.img
     cat /run/qmon.out > /run/qmon.log 2>&1 &
     xl unpause domu || fail "xl unpause"
