@@ -262,7 +262,8 @@ bench_table() {
         nseg = seg
     }
     $1 == "BENCH-COUNT" { c++; cw[c] = $0; cm[c] = $2 }
-    $1 == "BENCH" { val[$2 " " $3] = ($2 == "randread") ? kv($0, "iops") : kv($0, "mbps") }
+    $1 == "BENCH" { k = $2 " " $3; ops[k] += kv($0, "ops"); byt[k] += kv($0, "bytes"); sec[k] += kv($0, "secs")
+                    val[k] = ($2 == "randread") ? sprintf("%.1f", ops[k] / sec[k]) : sprintf("%.2f", byt[k] / sec[k] / 1e6) }
     END {
         printf "E2E-BENCH | %-22s | %12s | %12s | %8s\n", "QD1, O_DIRECT, TCG", "xenfv virtio", "Xen PV (blkback)", "xenfv/PV"
         n = split("randread:4 KiB random read IOPS,read:1 MiB seq read MB/s,write:1 MiB seq write MB/s", w, ",")
@@ -365,7 +366,8 @@ bench-blk)
     # are 32 MiB files on a tmpfs in dom0 filled with blkbench's pattern. First
     # a short counting pass on vda with xenfv's trace events on, delimited
     # by reads of the idle transport at 0x2001000; then trace off (HMP over
-    # a pipe) and, once dom0 says go on the guest console, the timed pass.
+    # a pipe) and, once dom0 says go on the guest console, the timed pass
+    # (each workload vda, xvdb, xvdb, vda for e2e_bench_secs / 2 each).
     # Fails only on broken I/O (errors, pattern mismatches), never on speed.
     [ $dm = stub ] || [ -x $Q ] ||
         skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
