@@ -137,6 +137,11 @@ static void create_server(void)
         die("xenforeignmemory_map_resource");
     }
     dm.page = addr;
+    /* Xen fills in the vCPUs' event channel ports when the server starts */
+    if (xendevicemodel_set_ioreq_server_state(dm.dmod, dm.domid, dm.id,
+                                              1) < 0) {
+        die("xendevicemodel_set_ioreq_server_state");
+    }
     for (unsigned v = 0; v < dm.vcpus; v++) {
         int p = xenevtchn_bind_interdomain(dm.xce, dm.domid,
                                            dm.page->vcpu_ioreq[v].vp_eport);
@@ -152,10 +157,6 @@ static void create_server(void)
                 dm.dmod, dm.domid, dm.id, 1, base, base + MMIO_SLOT - 1) < 0) {
             die("xendevicemodel_map_io_range_to_ioreq_server");
         }
-    }
-    if (xendevicemodel_set_ioreq_server_state(dm.dmod, dm.domid, dm.id,
-                                              1) < 0) {
-        die("xendevicemodel_set_ioreq_server_state");
     }
 }
 

@@ -557,9 +557,14 @@ static int op_create_server(struct call *k)
     }
     srv->used = true;
     srv->owner = k->ci;
+    /*
+     * The ports exist now, but Xen 4.17 writes them into the ioreq page
+     * only when the server is enabled (ioreq_server_enable ->
+     * ioreq_server_update_evtchn): a device model that binds before
+     * enabling reads port 0.
+     */
     for (unsigned v = 0; v < s->nr_vcpus; v++) {
         srv->eport[v] = alloc_gport(s, id, v);
-        srv->page->vcpu_ioreq[v].vp_eport = srv->eport[v];
     }
     s->servers_created++;
     k->rsp->val[0] = id;
@@ -648,6 +653,11 @@ static int op_set_state(struct call *k)
         return -1;
     }
     srv->enabled = k->req->arg[1] != 0;
+    if (srv->enabled) {
+        for (unsigned v = 0; v < k->s->nr_vcpus; v++) {
+            srv->page->vcpu_ioreq[v].vp_eport = srv->eport[v];
+        }
+    }
     pthread_cond_broadcast(&k->s->cond);
     return 0;
 }
