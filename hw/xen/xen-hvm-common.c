@@ -484,6 +484,14 @@ bool xen_register_ioreq(XenIOState *state, unsigned int max_cpus,
         return false;
     }
 
+    /* Xen writes each vCPU's event channel port when the server starts */
+    rc = xen_set_ioreq_server_state(xen_domid, state->ioservid, true);
+    if (rc < 0) {
+        error_setg_errno(errp, errno, "failed to enable ioreq server %u",
+                         state->ioservid);
+        return false;
+    }
+
     state->ioreq_local_port = g_new0(evtchn_port_t, max_cpus);
 
     /* One ioreq_t per vCPU: the page holds far more than Xen's limit. */
@@ -513,17 +521,6 @@ bool xen_register_ioreq(XenIOState *state, unsigned int max_cpus,
 
     state->memory_listener = *listener;
     memory_listener_register(&state->memory_listener, &address_space_memory);
-
-    /*
-     * Only now can Xen send requests: every vCPU's event channel is
-     * bound and the ranges are claimed.
-     */
-    rc = xen_set_ioreq_server_state(xen_domid, state->ioservid, true);
-    if (rc < 0) {
-        error_setg_errno(errp, errno, "failed to enable ioreq server %u",
-                         state->ioservid);
-        return false;
-    }
 
     return true;
 }
