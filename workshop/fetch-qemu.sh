@@ -5,44 +5,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SRC_LIST=/etc/apt/sources.list.d/xenfv-arm-deb-src.sources
-
-have_deb_src() {
-    grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list \
-        /etc/apt/sources.list.d/*.list && return 0
-    grep -qsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources
-}
-
-# Derive deb-src entries from the machine's own deb entries, so we never
-# name a mirror ourselves.
-add_deb_src() {
-    local tmp
-    tmp=$(mktemp)
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -e "$f" ] || continue
-        # Stanzas are separated by blank lines; keep Debian ones of type deb.
-        awk 'BEGIN { RS = ""; ORS = "\n\n" }
-             /(^|\n)Types:[^\n]*deb/ && /(^|\n)Suites:[^\n]*bookworm/ {
-                 sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, "");
-                 print }' "$f" >> "$tmp"
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -e "$f" ] || continue
-        sed -nE 's/^[[:space:]]*deb[[:space:]]+(.*bookworm.*)$/deb-src \1/p' "$f" \
-            >> "$tmp"
-    done
-    [ -s "$tmp" ] || die "no bookworm apt source found to derive deb-src from"
-    if grep -q '^deb-src ' "$tmp"; then
-        grep '^deb-src ' "$tmp" > "${SRC_LIST%.sources}.list"
-        grep -v '^deb-src ' "$tmp" > "$SRC_LIST" || true
-    else
-        mv "$tmp" "$SRC_LIST"
-    fi
-    rm -f "$tmp"
-    info "added deb-src entries derived from the existing apt sources"
-    apt-get update -qq || die "apt-get update failed"
-}
-
 download() {
     local dir=$CACHE/src
     mkdir -p "$dir"

@@ -44,13 +44,53 @@ need_pkgs() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     info "installing: ${missing[*]}"
-    if [ -z "${_apt_updated:-}" ]; then
-        apt-get update -qq || die "apt-get update failed"
-        _apt_updated=1
-    fi
+    apt_update_once
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null ||
         die "apt-get install ${missing[*]} failed"
+}
+
+apt_update_once() {
+    [ -n "${_apt_updated:-}" ] && return 0
+    apt-get update -qq || die "apt-get update failed"
+    _apt_updated=1
+}
+
+have_deb_src() {
+    grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list \
+        /etc/apt/sources.list.d/*.list && return 0
+    grep -qsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources
+}
+
+# Derive deb-src entries from the machine's own bookworm deb entries, so
+# that no mirror is ever named by us.
+add_deb_src() {
+    local tmp f list=/etc/apt/sources.list.d/xenfv-arm-deb-src
+    tmp=$(mktemp)
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        # Stanzas are separated by blank lines; keep the bookworm deb ones.
+        awk 'BEGIN { RS = ""; ORS = "\n\n" }
+             /(^|\n)Types:[^\n]*deb/ && /(^|\n)Suites:[^\n]*bookworm/ {
+                 sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, "");
+                 print }' "$f" >> "$tmp"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -e "$f" ] || continue
+        sed -nE 's/^[[:space:]]*deb[[:space:]]+(.*bookworm.*)$/deb-src \1/p' "$f" \
+            >> "$tmp"
+    done
+    [ -s "$tmp" ] || die "no bookworm apt source found to derive deb-src from"
+    if grep -q '^deb-src ' "$tmp"; then
+        grep '^deb-src ' "$tmp" > "$list.list"
+        grep -v '^deb-src ' "$tmp" > "$list.sources" || true
+    else
+        mv "$tmp" "$list.sources"
+    fi
+    rm -f "$tmp"
+    info "added deb-src entries derived from the existing apt sources"
+    _apt_updated=
+    apt_update_once
 }
 
 # Deterministic identity for the commits we create in work/qemu, so the base
