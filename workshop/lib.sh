@@ -68,15 +68,15 @@ add_deb_src() {
     local tmp f list=/etc/apt/sources.list.d/xenfv-arm-deb-src
     tmp=$(mktemp)
     for f in /etc/apt/sources.list.d/*.sources; do
-        [ -e "$f" ] || continue
+        [ -e "$f" ] && [ "${f%.sources}" != "$list" ] || continue
         # Stanzas are separated by blank lines; keep the bookworm deb ones.
         awk 'BEGIN { RS = ""; ORS = "\n\n" }
-             /(^|\n)Types:[^\n]*deb/ && /(^|\n)Suites:[^\n]*bookworm/ {
+             /(^|\n)Types:([^\n]* )?deb( |\n|$)/ && /(^|\n)Suites:[^\n]*bookworm/ {
                  sub(/(^|\n)Types:[^\n]*/, "\nTypes: deb-src"); sub(/^\n/, "");
                  print }' "$f" >> "$tmp"
     done
     for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -e "$f" ] || continue
+        [ -e "$f" ] && [ "${f%.list}" != "$list" ] || continue
         sed -nE 's/^[[:space:]]*deb[[:space:]]+(.*bookworm.*)$/deb-src \1/p' "$f" \
             >> "$tmp"
     done
