@@ -205,11 +205,10 @@ run_dm() {
     for t in $(echo "$dmtrace" | tr , ' '); do DM_EXTRA="$DM_EXTRA -trace $t"; done
     [ $dm = stub ] && exec virtio-blk-stub -d "$1" -f "$dm_img" -m "$domu_mem" \
         > /run/qemu.log 2>&1
+    # The disk (and where it goes) comes from libxl's Xenstore nodes.
     # shellcheck disable=SC2086
     exec $Q -M xenfv -accel xen -xen-domid "$1" -xen-attach -smp 1 -m "$domu_mem" \
-        -nodefaults -display none -d guest_errors \
-        -drive if=none,id=d0,file="$dm_img",format=raw \
-        -device virtio-blk-device,drive=d0 $DM_EXTRA > /run/qemu.log 2>&1
+        -nodefaults -display none -d guest_errors $DM_EXTRA > /run/qemu.log 2>&1
 }
 
 # destroy_domu_dm: xl destroy; the DM must be gone within 1 s of it
