@@ -43,6 +43,20 @@ void dm_kill(struct ctx *c);
 int dm_count_mappings(struct ctx *c, const char *name);
 bool dm_alive(struct ctx *c);
 
+/*
+ * The DM must refuse to start: exit quickly with a failure status, print
+ * qemu_says (QEMU only), leave no ioreq server behind.
+ */
+enum result dm_expect_refusal(struct ctx *c, const char *const *extra,
+                              const char *why, const char *qemu_says);
+
+struct vdev;
+/* A raw disk image of DISK_MIB MiB in the work directory; its fd. */
+int make_disk(struct ctx *c, const char *name, char *path, size_t len);
+/* Write patterns through d, read them back, check the image file fd. */
+enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
+                          unsigned seed);
+
 /* QMP: send one command (JSON text) and wait for its "return". */
 int qmp_command(struct ctx *c, const char *json, char *reply, size_t len);
 
@@ -76,6 +90,7 @@ bool log_has(const char *path, const char *what);
 
 extern const struct test tests_core[];
 extern const struct test tests_virtio[];
+extern const struct test tests_xenstore[];
 extern const struct test tests_fuzz[];
 extern const struct test tests_bench[];
 

@@ -18,11 +18,11 @@
 extern const struct test tests_lib[];
 
 static const struct test *const suites[] = {
-    tests_lib, tests_core, tests_virtio,
+    tests_lib, tests_core, tests_virtio, tests_xenstore,
     /* not listed: run by workshop/harness/fuzz and bench */
     tests_fuzz, tests_bench,
 };
-#define LISTED 3
+#define LISTED 4
 
 static const struct test *find_test(const char *name)
 {

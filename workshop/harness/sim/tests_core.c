@@ -349,8 +349,8 @@ static enum result test_no_ioreq(struct ctx *c)
  * The DM must refuse to run, quickly and with a failure status, and
  * must not leave an ioreq server behind in the domain.
  */
-static enum result expect_refusal(struct ctx *c, const char *const *extra,
-                                  const char *why, const char *qemu_says)
+enum result dm_expect_refusal(struct ctx *c, const char *const *extra,
+                              const char *why, const char *qemu_says)
 {
     int left = 0;
 
@@ -376,8 +376,8 @@ static enum result test_no_domid(struct ctx *c)
 {
     const char *args[] = { "-xen-domid", "0", NULL };
 
-    return expect_refusal(c, args, "without a guest domain ID",
-                          "-xen-domid is required");
+    return dm_expect_refusal(c, args, "without a guest domain ID",
+                             "-xen-domid is required");
 }
 
 static enum result test_no_domain(struct ctx *c)
@@ -385,8 +385,8 @@ static enum result test_no_domain(struct ctx *c)
     pthread_mutex_lock(&c->s->lock);
     sim_destroy_domain(c->s, false);
     pthread_mutex_unlock(&c->s->lock);
-    return expect_refusal(c, NULL, "for a domain that does not exist",
-                          "domain 1 does not exist");
+    return dm_expect_refusal(c, NULL, "for a domain that does not exist",
+                             "domain 1 does not exist");
 }
 
 static enum result test_too_many_vcpus(struct ctx *c)
@@ -394,17 +394,17 @@ static enum result test_too_many_vcpus(struct ctx *c)
     const char *qemu[] = { "-smp", "4", NULL };
     const char *fake[] = { "--vcpus=4", NULL };
 
-    return expect_refusal(c, c->kind == DM_QEMU ? qemu : fake,
-                          "with more vcpus than the domain has",
-                          "start QEMU with -smp");
+    return dm_expect_refusal(c, c->kind == DM_QEMU ? qemu : fake,
+                             "with more vcpus than the domain has",
+                             "start QEMU with -smp");
 }
 
 static enum result test_too_much_ram(struct ctx *c)
 {
     const char *args[] = { "-m", "512M", NULL };
 
-    return expect_refusal(c, args, "with more RAM than the domain has",
-                          "-m 512M is more than");
+    return dm_expect_refusal(c, args, "with more RAM than the domain has",
+                             "-m 512M is more than");
 }
 
 static enum result test_map_resource_fails(struct ctx *c)
@@ -412,8 +412,8 @@ static enum result test_map_resource_fails(struct ctx *c)
     pthread_mutex_lock(&c->s->lock);
     sim_inject(c->s, XFV_OP_FMEM_MAP_RESOURCE, EPERM, -1);
     pthread_mutex_unlock(&c->s->lock);
-    return expect_refusal(c, NULL, "when the ioreq page cannot be mapped",
-                          "failed to map the pages of ioreq server");
+    return dm_expect_refusal(c, NULL, "when the ioreq page cannot be mapped",
+                             "failed to map the pages of ioreq server");
 }
 
 /* Only xenfv-fakedm has the doorbell: foreign mapping and SPIs. */

@@ -33,7 +33,7 @@ static uint8_t pattern(uint64_t where, unsigned seed)
     return (where * 7 + (where >> 9) * 13 + seed) & 0xff;
 }
 
-static int make_disk(struct ctx *c, const char *name, char *path,
+int make_disk(struct ctx *c, const char *name, char *path,
                      size_t len)
 {
     int fd;
@@ -187,8 +187,8 @@ static enum result blk_run(struct vdev *d, struct blk_req *r, int n)
     return res;
 }
 
-static enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
-                                 unsigned seed)
+enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
+                          unsigned seed)
 {
     struct sim *s = c->s;
     struct blk_req w[NR_BLK], rd[NR_BLK], fl;

@@ -1,0 +1,433 @@
+/*
+ * Configuration from Xenstore: the simulator plays libxl, writing the
+ * backend nodes of Xen 4.17 virtio disks (backend/virtio_disk) and of the
+ * generic virtio devices of later releases (backend/virtio), and checks
+ * where QEMU puts each device, the XenbusState handshake, teardown, and
+ * that every inconsistent configuration is refused with a clear error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_mmio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "harness.h"
+#include "virtio.h"
+
+#define BACKEND XS_DOM0_HOME "/backend"
+
+/* One device as libxl describes it. */
+struct xs_dev {
+    bool disk;                  /* backend/virtio_disk, else backend/virtio */
+    unsigned devid;
+    uint64_t base;
+    unsigned irq;
+    const char *type;           /* generic: "virtio,device<ID>" */
+    const char *transport;      /* generic: default "mmio" */
+    const char *params;         /* disk */
+    const char *mode;           /* disk: default "w" */
+    const char *vdev;           /* disk: default "xvda" */
+};
+
+static uint64_t slot_base(int slot)
+{
+    return VIRTIO_MMIO_BASE + slot * VIRTIO_MMIO_SLOT;
+}
+
+static void dev_path(struct ctx *c, const struct xs_dev *d, char *buf,
+                     size_t len)
+{
+    snprintf(buf, len, BACKEND "/%s/%u/%u", d->disk ? "virtio_disk" : "virtio",
+             c->s->domid, d->devid);
+}
+
+static void put(struct sim *s, const char *dir, const char *key,
+                const char *val)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, key);
+    xsd_write(s, path, val, strlen(val));
+}
+
+/* The keys libxl 4.17 (disks) and 4.18+ (generic devices) write */
+static void xs_add(struct ctx *c, const struct xs_dev *d)
+{
+    struct sim *s = c->s;
+    char dir[200], num[32];
+
+    dev_path(c, d, dir, sizeof(dir));
+    pthread_mutex_lock(&s->lock);
+    snprintf(num, sizeof(num), "%u", s->domid);
+    put(s, dir, "frontend-id", num);
+    put(s, dir, "online", "1");
+    put(s, dir, "state", "1");
+    snprintf(num, sizeof(num), "%u", d->irq);
+    put(s, dir, "irq", num);
+    if (d->disk) {
+        /* 4.17 writes base in decimal */
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)d->base);
+        put(s, dir, "base", num);
+        put(s, dir, "params", d->params);
+        put(s, dir, "mode", d->mode ? d->mode : "w");
+        put(s, dir, "type", "standalone");
+        put(s, dir, "specification", "virtio");
+        put(s, dir, "transport", "mmio");
+        put(s, dir, "dev", d->vdev ? d->vdev : "xvda");
+        put(s, dir, "device-type", "disk");
+    } else {
+        snprintf(num, sizeof(num), "%#llx", (unsigned long long)d->base);
+        put(s, dir, "base", num);
+        put(s, dir, "type", d->type);
+        put(s, dir, "transport", d->transport ? d->transport : "mmio");
+        put(s, dir, "grant_usage", "0");
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void xs_remove_all(struct ctx *c)
+{
+    char path[200];
+
+    pthread_mutex_lock(&c->s->lock);
+    snprintf(path, sizeof(path), BACKEND "/virtio_disk/%u", c->s->domid);
+    xsd_rm(c->s, path);
+    snprintf(path, sizeof(path), BACKEND "/virtio/%u", c->s->domid);
+    xsd_rm(c->s, path);
+    pthread_mutex_unlock(&c->s->lock);
+}
+
+static bool read_state(struct ctx *c, const struct xs_dev *d, char *val,
+                       size_t size)
+{
+    char path[256];
+    size_t len = size - 1;
+    int rc;
+
+    dev_path(c, d, path, sizeof(path));
+    strncat(path, "/state", sizeof(path) - strlen(path) - 1);
+    pthread_mutex_lock(&c->s->lock);
+    rc = xsd_read(c->s->xs, path, val, &len);
+    pthread_mutex_unlock(&c->s->lock);
+    val[rc ? 0 : len] = '\0';
+    return !rc;
+}
+
+/* Poll the backend state as libxl's devstate wait does (10 s there). */
+static bool wait_state(struct ctx *c, const struct xs_dev *d,
+                       const char *want, int timeout_ms)
+{
+    char val[16];
+
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (read_state(c, d, val, sizeof(val)) && !strcmp(val, want)) {
+            return true;
+        }
+        usleep(10000);
+    }
+    return false;
+}
+
+static void set_state(struct ctx *c, const struct xs_dev *d, const char *v)
+{
+    char dir[200];
+
+    dev_path(c, d, dir, sizeof(dir));
+    pthread_mutex_lock(&c->s->lock);
+    put(c->s, dir, "state", v);
+    pthread_mutex_unlock(&c->s->lock);
+}
+
+static uint32_t slot_device_id(struct ctx *c, int slot)
+{
+    return guest_read32(c->s, guest_vcpu(c->s),
+                        slot_base(slot) + VIRTIO_MMIO_DEVICE_ID);
+}
+
+/*
+ * Two 4.17 virtio disks and no -device at all, as a launcher on stock xl
+ * starts QEMU: each disk at its slot with its backing and mode, InitWait
+ * once served, data on disk at Closing, exit when libxl removes them.
+ */
+static enum result test_xs_disks(struct ctx *c)
+{
+    char img[2][300], val[16];
+    int fd[2];
+    struct xs_dev disk[2] = {
+        { .disk = true, .devid = 51712, .base = slot_base(0), .irq = 33,
+          .params = img[0] },
+        { .disk = true, .devid = 51728, .base = slot_base(1), .irq = 34,
+          .params = img[1], .mode = "r", .vdev = "xvdb" },
+    };
+    struct vdev d;
+
+    fd[0] = make_disk(c, "disk0.img", img[0], sizeof(img[0]));
+    fd[1] = make_disk(c, "disk1.img", img[1], sizeof(img[1]));
+    CHECK(fd[0] >= 0 && fd[1] >= 0, "disk images");
+    xs_add(c, &disk[0]);
+    xs_add(c, &disk[1]);
+    if (dm_start(c, NULL) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    for (int i = 0; i < 2; i++) {
+        CHECK(wait_state(c, &disk[i], "2", 5000),
+              "disk %d: backend state not InitWait (2) after start", i);
+    }
+    CHECK(slot_device_id(c, 0) == VIRTIO_ID_BLOCK &&
+          slot_device_id(c, 1) == VIRTIO_ID_BLOCK &&
+          slot_device_id(c, 2) == 0,
+          "slots 0-2 hold devices %u %u %u, want disk disk none",
+          slot_device_id(c, 0), slot_device_id(c, 1), slot_device_id(c, 2));
+
+    CHECK(vdev_find(c->s, VIRTIO_ID_BLOCK, 0, &d) == 0, "disk 0");
+    CHECK(vdev_init(&d, 1ULL << VIRTIO_BLK_F_RO | 1ULL << VIRTIO_BLK_F_FLUSH,
+                    1) == 0, "disk 0 initialisation");
+    CHECK(!(d.features & 1ULL << VIRTIO_BLK_F_RO), "mode w disk read-only");
+    if (blk_roundtrip(c, &d, fd[0], 3) != PASS) {
+        return FAIL;
+    }
+    CHECK(vdev_find(c->s, VIRTIO_ID_BLOCK, 1, &d) == 1, "disk 1");
+    CHECK(vdev_init(&d, 1ULL << VIRTIO_BLK_F_RO, 1) == 0,
+          "disk 1 initialisation");
+    CHECK(d.features & 1ULL << VIRTIO_BLK_F_RO,
+          "mode r disk not offered read-only");
+
+    /* xl destroy: Closing on each, Closed back, then the nodes go. */
+    for (int i = 0; i < 2; i++) {
+        set_state(c, &disk[i], "5");
+        CHECK(wait_state(c, &disk[i], "6", 5000),
+              "disk %d: Closing (5) not answered with Closed (6)", i);
+    }
+    CHECK(dm_alive(c), "QEMU quit before its devices were removed");
+    xs_remove_all(c);
+    CHECK(dm_wait_exit(c, 2000), "QEMU still runs 2 s after libxl "
+          "removed its devices");
+    CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
+          "QEMU exited with status 0x%x", c->status);
+    CHECK(!read_state(c, &disk[0], val, sizeof(val)),
+          "QEMU wrote the state of a removed device back");
+    close(fd[0]);
+    close(fd[1]);
+    return PASS;
+}
+
+/*
+ * What xl 4.18+ writes for a guest with a disk, a network device, a
+ * console, a GPU and an entropy source: every device where the device
+ * tree says, backends from -nic and -serial.
+ */
+static enum result test_xs_devices(struct ctx *c)
+{
+    char img[300];
+    const char *args[] = { "-nic", "socket,udp=127.0.0.1:9,localaddr=127.0.0.1:0",
+                           "-serial", "null", NULL };
+    struct xs_dev devs[] = {
+        { .disk = true, .devid = 51712, .base = slot_base(0), .irq = 33,
+          .params = img },
+        { .devid = 0, .base = slot_base(1), .irq = 34,
+          .type = "virtio,device1" },
+        { .devid = 1, .base = slot_base(2), .irq = 35,
+          .type = "virtio,device3" },
+        { .devid = 2, .base = slot_base(3), .irq = 36,
+          .type = "virtio,device16" },
+        { .devid = 3, .base = slot_base(4), .irq = 37,
+          .type = "virtio,device4" },
+    };
+    const uint32_t want[] = { VIRTIO_ID_BLOCK, VIRTIO_ID_NET,
+                              VIRTIO_ID_CONSOLE, VIRTIO_ID_GPU,
+                              VIRTIO_ID_RNG, 0 };
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+
+    CHECK(fd >= 0, "disk image");
+    for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+        xs_add(c, &devs[i]);
+    }
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        CHECK(slot_device_id(c, i) == want[i], "slot %zu holds virtio "
+              "device %u, want %u", i, slot_device_id(c, i), want[i]);
+    }
+    for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+        CHECK(wait_state(c, &devs[i], "2", 5000),
+              "device %zu: backend state not InitWait (2)", i);
+    }
+    close(fd);
+    return dm_alive(c) ? PASS : FAIL;
+}
+
+/*
+ * The command line completes what Xenstore declares: -device options fill
+ * the declared devices that xenfv does not create (a 4.18 virtio,device2
+ * without backing, an input device), in order, and a -drive named after
+ * a 4.17 disk replaces the backing in params.
+ */
+static enum result test_xs_cmdline(struct ctx *c)
+{
+    char img[2][300], drive[2][400];
+    const char *args[] = { "-drive", drive[0], "-drive", drive[1],
+                           "-device", "virtio-blk-device,drive=d0",
+                           "-device", "virtio-keyboard-device", NULL };
+    struct xs_dev devs[] = {
+        /* 4.18: a virtio,device2 entry carries no backing */
+        { .devid = 0, .base = slot_base(0), .irq = 33,
+          .type = "virtio,device2" },
+        { .devid = 1, .base = slot_base(1), .irq = 34,
+          .type = "virtio,device4" },
+        { .devid = 2, .base = slot_base(2), .irq = 35,
+          .type = "virtio,device18" },
+        { .disk = true, .devid = 51744, .base = slot_base(3), .irq = 36,
+          .params = "/nonexistent/xvdc.img", .vdev = "xvdc" },
+    };
+    const uint32_t want[] = { VIRTIO_ID_BLOCK, VIRTIO_ID_RNG,
+                              VIRTIO_ID_INPUT, VIRTIO_ID_BLOCK, 0 };
+    int fd[2];
+    struct vdev d;
+
+    fd[0] = make_disk(c, "disk0.img", img[0], sizeof(img[0]));
+    fd[1] = make_disk(c, "xvdc.img", img[1], sizeof(img[1]));
+    CHECK(fd[0] >= 0 && fd[1] >= 0, "disk images");
+    snprintf(drive[0], sizeof(drive[0]), "file=%s,if=none,format=raw,id=d0",
+             img[0]);
+    snprintf(drive[1], sizeof(drive[1]),
+             "file=%s,if=none,format=raw,id=xvdc", img[1]);
+    for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+        xs_add(c, &devs[i]);
+    }
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        CHECK(slot_device_id(c, i) == want[i], "slot %zu holds virtio "
+              "device %u, want %u", i, slot_device_id(c, i), want[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        CHECK(vdev_find(c->s, VIRTIO_ID_BLOCK, i, &d) == (i ? 3 : 0),
+              "disk %d", i);
+        CHECK(vdev_init(&d, 1ULL << VIRTIO_BLK_F_FLUSH, 1) == 0,
+              "disk %d initialisation", i);
+        if (blk_roundtrip(c, &d, fd[i], 5 + i) != PASS) {
+            return FAIL;
+        }
+        close(fd[i]);
+    }
+    return dm_alive(c) ? PASS : FAIL;
+}
+
+struct refusal {
+    const char *what;
+    struct xs_dev devs[2];
+    const char *args[8];
+    const char *says;
+};
+
+/* Each inconsistency between Xenstore and the command line, refused. */
+static enum result test_xs_refusals(struct ctx *c)
+{
+    char img[300], img2[300], drive[400], log[300];
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    int fd2 = make_disk(c, "disk1.img", img2, sizeof(img2));
+    const struct refusal cases[] = {
+        { "a base outside the virtio-mmio window",
+          { { .disk = true, .devid = 1, .base = 0x3000000, .irq = 33,
+              .params = img } }, { NULL },
+          "is not a virtio-mmio transport of Xen's guest layout" },
+        { "a base between two transports",
+          { { .disk = true, .devid = 1, .base = slot_base(1) + 0x100,
+              .irq = 34, .params = img } }, { NULL },
+          "is not a virtio-mmio transport" },
+        { "an SPI other than the transport's",
+          { { .disk = true, .devid = 1, .base = slot_base(0), .irq = 40,
+              .params = img } }, { NULL },
+          "has SPI 40, but that transport raises SPI 33" },
+        { "two devices at one base",
+          { { .disk = true, .devid = 1, .base = slot_base(0), .irq = 33,
+              .params = img },
+            { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device4" } }, { NULL },
+          "are both at 0x2000000" },
+        { "a -device of the wrong type",
+          { { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device2" } },
+          { "-device", "virtio-rng-device", NULL },
+          "virtio-rng is virtio device 4, but domain 1 has a disk" },
+        { "a -device beyond the declared devices",
+          { { .disk = true, .devid = 1, .base = slot_base(0), .irq = 33,
+              .params = img } },
+          { "-drive", drive, "-device", "virtio-blk-device,drive=d0", NULL },
+          "virtio-blk is not one of domain 1's virtio devices" },
+        { "a network device without -nic",
+          { { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device1" } }, { NULL },
+          "no -nic left for this network device" },
+        { "a console without -serial",
+          { { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device3" } }, { NULL },
+          "no -serial left for this console" },
+        { "a generic disk without a drive",
+          { { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device2" } }, { NULL },
+          "has a disk (virtio,device2, backend/virtio/1/0) there, but no "
+          "-device gives it" },
+        { "a device type xenfv does not create, without -device",
+          { { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device18" } }, { NULL },
+          "has a device (virtio,device18, backend/virtio/1/0) there" },
+        { "a type without a device ID",
+          { { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device" } }, { NULL },
+          "is 'virtio,device', not virtio,device<ID>" },
+        { "a transport other than mmio",
+          { { .devid = 0, .base = slot_base(0), .irq = 33,
+              .type = "virtio,device4", .transport = "pci" } }, { NULL },
+          "transport is 'pci': only mmio is served" },
+        { "a disk mode other than r or w",
+          { { .disk = true, .devid = 1, .base = slot_base(0), .irq = 33,
+              .params = img, .mode = "x" } }, { NULL },
+          "mode is 'x', not 'r' or 'w'" },
+        { "a disk whose backing does not exist",
+          { { .disk = true, .devid = 1, .base = slot_base(0), .irq = 33,
+              .params = "/nonexistent/xenfv.img" } }, { NULL },
+          "/nonexistent/xenfv.img" },
+    };
+
+    CHECK(fd >= 0 && fd2 >= 0, "disk images");
+    close(fd);
+    close(fd2);
+    snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img2);
+    snprintf(log, sizeof(log), "%s/dm.log", c->workdir);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct refusal *r = &cases[i];
+
+        xs_remove_all(c);
+        for (int j = 0; j < 2 && r->devs[j].irq; j++) {
+            xs_add(c, &r->devs[j]);
+        }
+        unlink(log);
+        report("case: %s", r->what);
+        if (dm_expect_refusal(c, r->args, r->what, r->says) != PASS) {
+            return FAIL;
+        }
+    }
+    return PASS;
+}
+
+const struct test tests_xenstore[] = {
+    { "xs-disks", test_xs_disks, 1 << DM_QEMU,
+      "4.17 virtio disks from Xenstore: placement, mode, InitWait, "
+      "Closing/Closed, exit on removal" },
+    { "xs-devices", test_xs_devices, 1 << DM_QEMU,
+      "4.18 virtio devices (net, console, gpu, rng) placed from Xenstore" },
+    { "xs-cmdline", test_xs_cmdline, 1 << DM_QEMU,
+      "-device fills what xenfv does not create; -drive id=<vdev> "
+      "replaces a disk's backing" },
+    { "xs-refusals", test_xs_refusals, 1 << DM_QEMU,
+      "every Xenstore/command-line mismatch refused with a clear error" },
+    { NULL },
+};
