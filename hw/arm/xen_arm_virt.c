@@ -7,7 +7,8 @@
  * eleven transports, 0x200 bytes apart from 0x02000000, on SPIs 33 to 43,
  * numbered the way libxl hands them out. This machine creates exactly
  * those, plus the view of guest RAM that its devices DMA into, and nothing
- * else: no CPUs, no firmware, no device tree.
+ * else: no CPUs, no firmware, no device tree. The devices on them are the
+ * ones libxl recorded in Xenstore for the guest, where it put them.
  *
  * Without Xen (under -accel qtest) the same board is built with ordinary
  * RAM, so that tests can see its layout and wiring.
@@ -22,10 +23,16 @@
 #include "exec/address-spaces.h"
 #include "hw/boards.h"
 #include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
 #include "hw/sysbus.h"
 #include "hw/virtio/virtio-mmio.h"
 #include "hw/xen/xen.h"
 #include "hw/xen/xen-ioreq-arm.h"
+#include "hw/xen/xen-virtio-backend.h"
+#include "net/net.h"
+#include "qapi/qmp/qdict.h"
+#include "standard-headers/linux/virtio_ids.h"
+#include "sysemu/block-backend.h"
 #include "sysemu/qtest.h"
 #include "sysemu/sysemu.h"
 #include "sysemu/xen.h"
@@ -62,6 +69,12 @@ struct XenFVMachineState {
     DeviceState *spi;
     VirtIOMMIOProxy *transport[XENFV_NUM_TRANSPORTS];
     Notifier machine_done;
+
+    /* The guest's virtio devices that the toolstack put on our transports */
+    XenVirtioBackends *backends;
+    XenVirtioBackend *declared[XENFV_NUM_TRANSPORTS];
+    int next_nic;
+    int next_serial;
 };
 
 /*
@@ -131,7 +144,268 @@ static void xenfv_create_transports(XenFVMachineState *xms)
     }
 }
 
-/* Every transport that has a device needs its SPI in the domain. */
+static const char *xenfv_virtio_kind(uint32_t device_id)
+{
+    switch (device_id) {
+    case VIRTIO_ID_NET:
+        return "network device";
+    case VIRTIO_ID_BLOCK:
+        return "disk";
+    case VIRTIO_ID_CONSOLE:
+        return "console";
+    case VIRTIO_ID_RNG:
+        return "entropy source";
+    case VIRTIO_ID_GPU:
+        return "GPU";
+    default:
+        return "device";
+    }
+}
+
+static BusState *xenfv_slot_bus(XenFVMachineState *xms, int slot)
+{
+    return BUS(&xms->transport[slot]->bus);
+}
+
+/* How error messages name a transport: what the guest and -device see */
+static char *xenfv_slot_name(XenFVMachineState *xms, int slot)
+{
+    return g_strdup_printf("virtio-mmio slot %d (0x%08" HWADDR_PRIx
+                           ", SPI %d, bus %s)", slot,
+                           xenfv_memmap[XENFV_VIRTIO_MMIO].base +
+                           slot * xenfv_memmap[XENFV_VIRTIO_MMIO].size,
+                           XENFV_VIRTIO_SPI_FIRST + slot,
+                           xenfv_slot_bus(xms, slot)->name);
+}
+
+/*
+ * Map each device libxl described to the transport at its base, which
+ * must be one of ours and come with that transport's SPI: the guest's
+ * device tree says so, and the guest will look for it there.
+ */
+static void xenfv_read_backends(XenFVMachineState *xms)
+{
+    hwaddr window = xenfv_memmap[XENFV_VIRTIO_MMIO].base;
+    hwaddr size = xenfv_memmap[XENFV_VIRTIO_MMIO].size;
+    int i;
+
+    xms->backends = xen_virtio_backends_read(xen_domid, &error_fatal);
+    for (i = 0; i < xms->backends->devices->len; i++) {
+        XenVirtioBackend *dev = g_ptr_array_index(xms->backends->devices, i);
+        uint64_t slot = (dev->base - window) / size;
+
+        if (dev->base < window || (dev->base - window) % size ||
+            slot >= XENFV_NUM_TRANSPORTS) {
+            error_report("xenfv: %s: base 0x%" PRIx64 " is not a virtio-mmio "
+                         "transport of Xen's guest layout (0x%" HWADDR_PRIx
+                         " + n * 0x%" HWADDR_PRIx ", n < %d)", dev->path,
+                         dev->base, window, size, XENFV_NUM_TRANSPORTS);
+            exit(1);
+        }
+        if (dev->irq != XENFV_VIRTIO_SPI_FIRST + slot) {
+            error_report("xenfv: %s: the device at 0x%" PRIx64 " has SPI "
+                         "%u, but that transport raises SPI %" PRIu64,
+                         dev->path, dev->base, dev->irq,
+                         XENFV_VIRTIO_SPI_FIRST + slot);
+            exit(1);
+        }
+        if (xms->declared[slot]) {
+            error_report("xenfv: %s and %s are both at 0x%" PRIx64,
+                         xms->declared[slot]->path, dev->path, dev->base);
+            exit(1);
+        }
+        xms->declared[slot] = dev;
+    }
+}
+
+static DeviceState *xenfv_new_device(const char *type, Error **errp)
+{
+    DeviceState *dev = qdev_try_new(type);
+
+    if (!dev) {
+        error_setg(errp, "this QEMU has no %s", type);
+    }
+    return dev;
+}
+
+/*
+ * A 4.17 disk: the -drive named after it (id=xvda ...) if the command
+ * line has one, else the backing the toolstack wrote, params and mode.
+ */
+static DeviceState *xenfv_new_disk(XenVirtioBackend *backend, Error **errp)
+{
+    BlockBackend *blk = blk_by_name(backend->vdev);
+    DeviceState *dev = xenfv_new_device("virtio-blk-device", errp);
+    QDict *options;
+
+    if (!dev) {
+        return NULL;
+    }
+    if (blk) {
+        blk_ref(blk);
+    } else {
+        options = qdict_new();
+        qdict_put_str(options, "driver", "raw");
+        blk = blk_new_open(backend->params, NULL, options,
+                           backend->read_only ? 0 : BDRV_O_RDWR, errp);
+    }
+    if (!blk || !qdev_prop_set_drive_err(dev, "drive", blk, errp)) {
+        blk_unref(blk);
+        object_unref(OBJECT(dev));
+        return NULL;
+    }
+    blk_unref(blk);
+    return dev;
+}
+
+/* A network device on the next -nic */
+static DeviceState *xenfv_new_nic(XenFVMachineState *xms, Error **errp)
+{
+    DeviceState *dev;
+    NICInfo *nd;
+
+    if (xms->next_nic >= nb_nics) {
+        error_setg(errp, "no -nic left for this network device");
+        error_append_hint(errp, "Give each network device of the guest a "
+                          "backend, e.g. -nic tap,model=virtio-net-device"
+                          "\n");
+        return NULL;
+    }
+    nd = &nd_table[xms->next_nic++];
+    qemu_check_nic_model(nd, "virtio-net-device");
+    dev = xenfv_new_device("virtio-net-device", errp);
+    if (dev) {
+        qdev_set_nic_properties(dev, nd);
+    }
+    return dev;
+}
+
+/* A console on the next -serial, the one port of a virtio-serial device */
+static bool xenfv_new_console(XenFVMachineState *xms, BusState *bus,
+                              Error **errp)
+{
+    Chardev *chr = serial_hd(xms->next_serial);
+    DeviceState *dev, *port;
+
+    if (!chr) {
+        error_setg(errp, "no -serial left for this console");
+        error_append_hint(errp, "Give each console of the guest a "
+                          "character device, e.g. -serial pty\n");
+        return false;
+    }
+    xms->next_serial++;
+    dev = xenfv_new_device("virtio-serial-device", errp);
+    if (!dev || !qdev_realize_and_unref(dev, bus, errp)) {
+        return false;
+    }
+    port = xenfv_new_device("virtconsole", errp);
+    if (!port) {
+        return false;
+    }
+    qdev_prop_set_chr(port, "chardev", chr);
+    return qdev_realize_and_unref(port, QLIST_FIRST(&dev->child_bus), errp);
+}
+
+/*
+ * Give a transport the device the toolstack declared there, with its
+ * backend from the command line as for a board's own devices: -nic for
+ * network devices, -serial for consoles. Types this board does not
+ * create are left to -device.
+ */
+static bool xenfv_create_declared(XenFVMachineState *xms, int slot,
+                                  Error **errp)
+{
+    XenVirtioBackend *backend = xms->declared[slot];
+    BusState *bus = xenfv_slot_bus(xms, slot);
+    DeviceState *dev;
+
+    switch (backend->device_id) {
+    case VIRTIO_ID_BLOCK:
+        if (!backend->params) {
+            /* 4.18's virtio,device2 names no backing: -device gives it */
+            return true;
+        }
+        dev = xenfv_new_disk(backend, errp);
+        break;
+    case VIRTIO_ID_NET:
+        dev = xenfv_new_nic(xms, errp);
+        break;
+    case VIRTIO_ID_CONSOLE:
+        return xenfv_new_console(xms, bus, errp);
+    case VIRTIO_ID_RNG:
+        dev = xenfv_new_device("virtio-rng-device", errp);
+        break;
+    case VIRTIO_ID_GPU:
+        dev = xenfv_new_device("virtio-gpu-device", errp);
+        break;
+    default:
+        return true;
+    }
+    return dev && qdev_realize_and_unref(dev, bus, errp);
+}
+
+static void xenfv_create_backends(XenFVMachineState *xms)
+{
+    Error *err = NULL;
+    int i;
+
+    for (i = 0; i < XENFV_NUM_TRANSPORTS; i++) {
+        XenVirtioBackend *backend = xms->declared[i];
+
+        if (backend && !xenfv_create_declared(xms, i, &err)) {
+            g_autofree char *where = xenfv_slot_name(xms, i);
+
+            error_prepend(&err, "xenfv: %s, the %s %s: ", where,
+                          xenfv_virtio_kind(backend->device_id),
+                          backend->path);
+            error_report_err(err);
+            exit(1);
+        }
+    }
+}
+
+/*
+ * With a toolstack configuration, each transport serves exactly the
+ * device the guest's device tree names there. -device options fill the
+ * transports from the lowest free one, in order: they must land on the
+ * declared devices that this board does not create, with their type.
+ */
+static void xenfv_check_slot(XenFVMachineState *xms, int slot)
+{
+    VirtIODevice *vdev = virtio_bus_get_device(&xms->transport[slot]->bus);
+    XenVirtioBackend *backend = xms->declared[slot];
+    g_autofree char *where = xenfv_slot_name(xms, slot);
+
+    if (!backend) {
+        if (vdev) {
+            error_report("xenfv: %s: %s is not one of domain %u's virtio "
+                         "devices (in Xenstore)", where, vdev->name,
+                         xen_domid);
+            error_printf("xenfv creates the domain's disks, network "
+                         "devices (-nic), consoles (-serial), GPUs and "
+                         "entropy sources itself; -device is for its other "
+                         "virtio devices.\n");
+            exit(1);
+        }
+        return;
+    }
+    if (!vdev) {
+        error_report("xenfv: %s: domain %u has a %s (virtio,device%u, %s) "
+                     "there, but no -device gives it", where, xen_domid,
+                     xenfv_virtio_kind(backend->device_id),
+                     backend->device_id, backend->path);
+        exit(1);
+    }
+    if (vdev->device_id != backend->device_id) {
+        error_report("xenfv: %s: %s is virtio device %u, but domain %u has "
+                     "a %s (virtio,device%u, %s) there", where, vdev->name,
+                     vdev->device_id, xen_domid,
+                     xenfv_virtio_kind(backend->device_id),
+                     backend->device_id, backend->path);
+        exit(1);
+    }
+}
+
 static void xenfv_machine_done(Notifier *notifier, void *data)
 {
     XenFVMachineState *xms = container_of(notifier, XenFVMachineState,
@@ -141,10 +415,15 @@ static void xenfv_machine_done(Notifier *notifier, void *data)
     for (i = 0; i < XENFV_NUM_TRANSPORTS; i++) {
         VirtIOMMIOProxy *proxy = xms->transport[i];
 
+        if (xms->backends->devices->len) {
+            xenfv_check_slot(xms, i);
+        }
+        /* Every transport that has a device needs its SPI in the domain. */
         if (virtio_bus_get_device(&proxy->bus)) {
             xen_arm_spi_check(XENFV_VIRTIO_SPI_FIRST + i, &error_fatal);
         }
     }
+    xen_virtio_backends_serve(xms->backends, &error_fatal);
 }
 
 static void xenfv_init(MachineState *ms)
@@ -173,6 +452,8 @@ static void xenfv_init(MachineState *ms)
     if (xen_enabled()) {
         xen_arm_ioreq_init(&xms->ram, ms->ram_size, ms->smp.max_cpus,
                            &error_fatal);
+        xenfv_read_backends(xms);
+        xenfv_create_backends(xms);
         xms->machine_done.notify = xenfv_machine_done;
         qemu_add_machine_init_done_notifier(&xms->machine_done);
     }
