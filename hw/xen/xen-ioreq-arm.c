@@ -293,6 +293,14 @@ static void xen_arm_domain_changed(void *opaque)
     char **vec;
 
     vec = xs_read_watch(state->xenstore, &num);
+    if (!vec) {
+        /*
+         * The connection is gone: -xen-domid-restrict cuts it, and then
+         * whoever started QEMU stops it when the domain goes.
+         */
+        qemu_set_fd_handler(xs_fileno(state->xenstore), NULL, NULL, NULL);
+        return;
+    }
     free(vec);
 
     if (xen_arm_domain_alive()) {

@@ -21,6 +21,7 @@
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "block/block.h"
+#include "hw/xen/xen.h"
 #include "hw/xen/xen_common.h"
 #include "hw/xen/xen-virtio-backend.h"
 #include "standard-headers/linux/virtio_ids.h"
@@ -250,21 +251,11 @@ static bool xen_virtio_set_state(XenVirtioBackends *backends,
     return true;
 }
 
-/*
- * libxl waits for InitWait before it unpauses a guest with 4.17 virtio
- * disks: announcing it only once the guest may run means that the
- * device model serves every ioreq the guest can send.
- */
-static void xen_virtio_backends_run_state(void *opaque, bool running,
-                                          RunState state)
+static void xen_virtio_backends_announce(XenVirtioBackends *backends)
 {
-    XenVirtioBackends *backends = opaque;
     Error *err = NULL;
     int i;
 
-    if (!running || backends->announced) {
-        return;
-    }
     backends->announced = true;
     for (i = 0; i < backends->devices->len; i++) {
         XenVirtioBackend *dev = g_ptr_array_index(backends->devices, i);
@@ -274,6 +265,21 @@ static void xen_virtio_backends_run_state(void *opaque, bool running,
             error_report_err(err);
             err = NULL;
         }
+    }
+}
+
+/*
+ * libxl waits for InitWait before it unpauses a guest with 4.17 virtio
+ * disks: announcing it only once the guest may run means that the
+ * device model serves every ioreq the guest can send.
+ */
+static void xen_virtio_backends_run_state(void *opaque, bool running,
+                                          RunState state)
+{
+    XenVirtioBackends *backends = opaque;
+
+    if (running && !backends->announced) {
+        xen_virtio_backends_announce(backends);
     }
 }
 
@@ -345,6 +351,16 @@ bool xen_virtio_backends_serve(XenVirtioBackends *backends, Error **errp)
     int i;
 
     if (!backends->devices->len) {
+        return true;
+    }
+    /*
+     * -xen-domid-restrict cuts every Xenstore connection before the VM
+     * runs: announce the devices now, their ioreq server is in place.
+     * Teardown is then up to whoever started QEMU: stop it (it flushes
+     * its drives on SIGTERM) and answer Closing.
+     */
+    if (xen_domid_restrict) {
+        xen_virtio_backends_announce(backends);
         return true;
     }
     for (i = 0; i < backends->devices->len; i++) {

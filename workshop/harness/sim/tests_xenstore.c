@@ -12,6 +12,7 @@
 #include <linux/virtio_mmio.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -320,6 +321,39 @@ static enum result test_xs_cmdline(struct ctx *c)
     return dm_alive(c) ? PASS : FAIL;
 }
 
+/*
+ * -xen-domid-restrict (a device model confined to its guest, as xl devd
+ * starts one in a driver domain) loses Xenstore before the guest runs:
+ * InitWait must be written before that, and the disk must work.
+ */
+static enum result test_xs_restrict(struct ctx *c)
+{
+    char img[300];
+    const char *args[] = { "-xen-domid-restrict", NULL };
+    struct xs_dev disk = { .disk = true, .devid = 51712,
+                           .base = slot_base(0), .irq = 33, .params = img };
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    struct vdev d;
+
+    CHECK(fd >= 0, "disk image");
+    xs_add(c, &disk);
+    CHECK(dm_start(c, args) == 0, "cannot start QEMU");
+    CHECK(wait_state(c, &disk, "2", 15000),
+          "restricted QEMU did not write InitWait (2) before it lost "
+          "Xenstore");
+    CHECK(vdev_find(c->s, VIRTIO_ID_BLOCK, 0, &d) == 0, "disk");
+    CHECK(vdev_init(&d, 1ULL << VIRTIO_BLK_F_FLUSH, 1) == 0, "disk init");
+    if (blk_roundtrip(c, &d, fd, 7) != PASS) {
+        return FAIL;
+    }
+    kill(c->pid, SIGTERM);
+    CHECK(dm_wait_exit(c, 3000), "still running 3 s after SIGTERM");
+    CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
+          "SIGTERM: exit status 0x%x", c->status);
+    close(fd);
+    return PASS;
+}
+
 struct refusal {
     const char *what;
     struct xs_dev devs[2];
@@ -427,6 +461,9 @@ const struct test tests_xenstore[] = {
     { "xs-cmdline", test_xs_cmdline, 1 << DM_QEMU,
       "-device fills what xenfv does not create; -drive id=<vdev> "
       "replaces a disk's backing" },
+    { "xs-restrict", test_xs_restrict, 1 << DM_QEMU,
+      "-xen-domid-restrict: InitWait written before Xenstore is cut, disk "
+      "served" },
     { "xs-refusals", test_xs_refusals, 1 << DM_QEMU,
       "every Xenstore/command-line mismatch refused with a clear error" },
     { NULL },
