@@ -365,6 +365,7 @@ struct refusal {
 static enum result test_xs_refusals(struct ctx *c)
 {
     char img[300], img2[300], drive[400], log[300];
+    char *said;
     int fd = make_disk(c, "disk0.img", img, sizeof(img));
     int fd2 = make_disk(c, "disk1.img", img2, sizeof(img2));
     const struct refusal cases[] = {
@@ -448,6 +449,9 @@ static enum result test_xs_refusals(struct ctx *c)
         if (dm_expect_refusal(c, r->args, r->what, r->says) != PASS) {
             return FAIL;
         }
+        said = slurp(log);
+        report("  QEMU: %s", said ? said : "(nothing)");
+        free(said);
     }
     return PASS;
 }
