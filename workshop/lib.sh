@@ -5,6 +5,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${XENFV_WORK:-$TOP/work}
 CACHE=${XENFV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xenfv-arm}
 QEMU_SRC=$WORK/qemu
+XEN_SRC=$WORK/xen
 export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
 
 # shellcheck source=qemu-base.conf
@@ -13,6 +14,25 @@ export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
 # Debian 12's Xen, pinned: its source is the one the archive still serves,
 # and dom0 in the e2e image runs its tools and libraries.
 XEN_DEB_VERSION=4.17.5+72-g01140da4e8-1
+
+# Debian's Xen source package (.dsc + tarballs), downloaded once and shared
+# by workshop/fetch-xen.sh (work/xen) and the e2e hypervisor build.
+XEN_SRC_CACHE=$CACHE/e2e/src
+
+# Print the path of Debian's xen_$XEN_DEB_VERSION.dsc, downloading it first
+# when it is not cached (deb-src entries are derived when missing).
+xen_source_dsc() {
+    local dsc=$XEN_SRC_CACHE/xen_$XEN_DEB_VERSION.dsc
+    if [ ! -f "$dsc" ]; then
+        mkdir -p "$XEN_SRC_CACHE"
+        have_deb_src || add_deb_src >&2
+        (cd "$XEN_SRC_CACHE" && apt-get source -qq --download-only "xen=$XEN_DEB_VERSION" 2>&1 |
+            grep -v 'Download is performed unsandboxed' >&2 || true)
+        [ -f "$dsc" ] ||
+            die "apt-get source xen=$XEN_DEB_VERSION failed (deb-src entries? apt-get update?)"
+    fi
+    echo "$dsc"
+}
 
 # Mirrors: the QEMU paths below these top-level directories are files the
 # series adds; everything else in this repository is our own tooling.
