@@ -41,61 +41,11 @@ SYSROOT_PKGS="libxen-dev libxenmisc4.17 libxencall1 libxenevtchn1
     uuid-dev libuuid1 libpng-dev libpng16-16"
 
 sysroot() {
-    local root=$CACHE/sysroot-arm64 debs=$CACHE/debs-arm64 stamp key
-    key=$(echo "$SYSROOT_PKGS $XEN_DEB_VERSION" | tr -s ' \n' ' ' | sha256sum | cut -c1-16)
-    stamp=$root/.stamp-$key
-    [ -f "$stamp" ] && { SYSROOT=$root; SYSROOT_KEY=$key; return; }
-    stage "arm64 sysroot"
-    need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-        dpkg --add-architecture arm64
-        apt-get update -qq
-    fi
-    mkdir -p "$debs"
-    local p spec pat files=()
-    for p in $SYSROOT_PKGS; do
-        spec=$p:arm64
-        pat="${p}_*_arm64.deb"
-        # Link against the Xen libraries dom0 runs in the e2e image.
-        case $p in
-        libxen*) spec+="=$XEN_DEB_VERSION"; pat="${p}_${XEN_DEB_VERSION}_arm64.deb" ;;
-        esac
-        # shellcheck disable=SC2086
-        if ! ls "$debs"/$pat >/dev/null 2>&1; then
-            (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$spec") ||
-                die "apt-get download $spec failed"
-        fi
-        # shellcheck disable=SC2086
-        files+=("$(ls -t "$debs"/$pat | head -n1)")
-    done
-    rm -rf "$root"
-    mkdir -p "$root"
-    for d in "${files[@]}"; do
-        dpkg-deb -x "$d" "$root"
-    done
-    # Absolute .so links point into the host: point them into the sysroot.
-    find "$root" -type l -lname '/*' | while read -r l; do
-        ln -sfn "$root$(readlink "$l")" "$l"
-    done
-    touch "$stamp"
-    SYSROOT=$root
-    SYSROOT_KEY=$key
+    arm64_sysroot sysroot-arm64 "$SYSROOT_PKGS"
 }
 
 cross_wrappers() {
-    # meson's find_library() ignores --extra-ldflags, and the cross gcc
-    # ignores LIBRARY_PATH: a wrapper adds the sysroot's library dirs.
-    local bin=$WORK/cross-bin
-    mkdir -p "$bin"
-    for tool in gcc g++; do
-        cat > "$bin/aarch64-linux-gnu-$tool" <<EOF
-#!/bin/sh
-exec ccache /usr/bin/aarch64-linux-gnu-$tool \\
-    -B$SYSROOT/usr/lib/aarch64-linux-gnu/ -B$SYSROOT/lib/aarch64-linux-gnu/ "\$@"
-EOF
-        chmod +x "$bin/aarch64-linux-gnu-$tool"
-    done
-    PATH=$bin:$PATH
+    arm64_cross_wrappers "$WORK/cross-bin"
 }
 
 configure() {

@@ -113,6 +113,72 @@ add_deb_src() {
     apt_update_once
 }
 
+# arm64_sysroot NAME "PKGS": unpack the arm64 packages PKGS (libxen* pinned
+# to XEN_DEB_VERSION) into $CACHE/NAME, once per package set; sets SYSROOT
+# and SYSROOT_KEY. arm64 -dev packages cannot be co-installed with the
+# host's amd64 ones (libxen-dev, libfdt-dev), hence a sysroot.
+arm64_sysroot() {
+    local root=$CACHE/$1 pkgs=$2 debs=$CACHE/debs-arm64 stamp key
+    key=$(echo "$pkgs $XEN_DEB_VERSION" | tr -s ' \n' ' ' | sha256sum | cut -c1-16)
+    stamp=$root/.stamp-$key
+    [ -f "$stamp" ] && { SYSROOT=$root; SYSROOT_KEY=$key; return; }
+    stage "arm64 sysroot ($1)"
+    need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        dpkg --add-architecture arm64
+        _apt_updated=
+        apt_update_once
+    fi
+    mkdir -p "$debs"
+    local p spec pat d files=()
+    for p in $pkgs; do
+        spec=$p:arm64
+        pat="${p}_*_arm64.deb"
+        # Link against the Xen libraries dom0 runs in the e2e image.
+        case $p in
+        libxen*) spec+="=$XEN_DEB_VERSION"; pat="${p}_${XEN_DEB_VERSION}_arm64.deb" ;;
+        esac
+        # shellcheck disable=SC2086
+        if ! ls "$debs"/$pat >/dev/null 2>&1; then
+            (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$spec") ||
+                die "apt-get download $spec failed"
+        fi
+        # shellcheck disable=SC2086
+        files+=("$(ls -t "$debs"/$pat | head -n1)")
+    done
+    rm -rf "$root"
+    mkdir -p "$root"
+    for d in "${files[@]}"; do
+        dpkg-deb -x "$d" "$root"
+    done
+    # Absolute .so links point into the host: point them into the sysroot.
+    find "$root" -type l -lname '/*' | while read -r l; do
+        ln -sfn "$root$(readlink "$l")" "$l"
+    done
+    touch "$stamp"
+    SYSROOT=$root
+    SYSROOT_KEY=$key
+}
+
+# arm64_cross_wrappers BINDIR: aarch64-linux-gnu-gcc/g++ wrappers in BINDIR
+# (prepended to PATH) that run ccache and add $SYSROOT's library dirs
+# (meson's find_library() ignores --extra-ldflags, and the cross gcc
+# ignores LIBRARY_PATH).
+arm64_cross_wrappers() {
+    local bin=$1 tool
+    mkdir -p "$bin"
+    for tool in gcc g++; do
+        cat > "$bin/aarch64-linux-gnu-$tool.tmp" <<EOF
+#!/bin/sh
+exec ccache /usr/bin/aarch64-linux-gnu-$tool \\
+    -B$SYSROOT/usr/lib/aarch64-linux-gnu/ -B$SYSROOT/lib/aarch64-linux-gnu/ "\$@"
+EOF
+        chmod +x "$bin/aarch64-linux-gnu-$tool.tmp"
+        mv "$bin/aarch64-linux-gnu-$tool.tmp" "$bin/aarch64-linux-gnu-$tool"
+    done
+    PATH=$bin:$PATH
+}
+
 # Deterministic identity for the commits we create in work/qemu, so the base
 # commit is the same on every machine.
 git_fixed() {
