@@ -66,6 +66,9 @@ enum xfv_op {
     XFV_OP_XS_TRANSACTION_START,
     XFV_OP_XS_TRANSACTION_END,
 
+    XFV_OP_GNT_MAP,
+    XFV_OP_GNT_UNMAP,
+
     XFV_OP_COUNT
 };
 
@@ -112,6 +115,13 @@ struct xfv_dominfo {
     uint32_t nr_spis;
     uint32_t paused;
 };
+
+/*
+ * XFV_OP_GNT_MAP: data = uint32_t refs[], arg[0] = writable; the
+ * response data is one uint64_t RAM-file offset per reference.  The
+ * grant handle gets the RAM memfd when it opens, like a foreign memory
+ * handle.  XFV_OP_GNT_UNMAP: data = the refs of one mapping.
+ */
 
 /* RAM bank of the simulated domain: guest frames -> memfd offset. */
 struct xfv_bank {

@@ -277,3 +277,67 @@ uint64_t guest_alloc(struct sim *s, size_t size, size_t align)
     memset(guest_ptr(s, gpa, size), 0, size);
     return gpa;
 }
+
+static unsigned grant_pages(uint64_t addr, size_t len)
+{
+    return ((addr & (PAGE_SIZE - 1)) + len + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
+uint64_t guest_grant(struct sim *s, uint64_t gpa, size_t len, bool ro)
+{
+    unsigned n = grant_pages(gpa, len ? len : 1);
+    uint32_t first = 0;
+
+    pthread_mutex_lock(&s->lock);
+    /* A run of n free references, from where the last one ended */
+    for (uint32_t tries = 0; tries < MAX_GRANTS && !first; tries++) {
+        uint32_t r = s->grant_hint + tries;
+        unsigned i;
+
+        if (r < GRANT_FIRST || r + n > MAX_GRANTS) {
+            continue;
+        }
+        for (i = 0; i < n && !s->grants[r + i].used; i++) {
+        }
+        if (i == n) {
+            first = r;
+        }
+    }
+    if (!first) {
+        s->grant_hint = GRANT_FIRST;
+        pthread_mutex_unlock(&s->lock);
+        return 0;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        s->grants[first + i] = (struct grant) {
+            .used = true, .ro = ro, .gfn = (gpa >> 12) + i,
+        };
+    }
+    s->grant_hint = first + n;
+    pthread_mutex_unlock(&s->lock);
+    return GRANT_DMA_BIT | (uint64_t)first << 12 | (gpa & (PAGE_SIZE - 1));
+}
+
+unsigned guest_end_grants(struct sim *s, uint64_t dma, size_t len)
+{
+    uint32_t first = (dma & ~GRANT_DMA_BIT) >> 12;
+    unsigned n = grant_pages(dma, len ? len : 1), busy = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (unsigned i = 0; i < n && first + i < MAX_GRANTS; i++) {
+        struct grant *g = &s->grants[first + i];
+
+        if (g->mapped) {
+            busy++;
+        } else {
+            g->used = false;
+        }
+    }
+    s->grants_busy += busy;
+    if (busy) {
+        sim_log(s, "guest: %u of grants %u..%u still mapped by the device "
+                "model", busy, first, first + n - 1);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return busy;
+}

@@ -45,6 +45,16 @@ unsigned guest_vcpu(struct sim *s);
 void *guest_ptr(struct sim *s, uint64_t gpa, size_t len);
 uint64_t guest_alloc(struct sim *s, size_t size, size_t align);
 
+/*
+ * Grant the pages of [gpa, gpa + len) to the device model, on consecutive
+ * references as Linux's grant DMA ops do, and return the DMA address of
+ * gpa: GRANT_DMA_BIT | first ref << 12 | offset.  0 when the table is
+ * full.  guest_end_grants() ends them again and returns how many were
+ * still mapped (those stay granted, as in Linux).
+ */
+uint64_t guest_grant(struct sim *s, uint64_t gpa, size_t len, bool ro);
+unsigned guest_end_grants(struct sim *s, uint64_t dma, size_t len);
+
 /* Deadline helper on CLOCK_MONOTONIC. */
 void deadline_in(struct timespec *ts, int ms);
 

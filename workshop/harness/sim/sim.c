@@ -42,6 +42,8 @@ static const char *const op_names[XFV_OP_COUNT] = {
     [XFV_OP_DOMAIN_GETINFO] = "xc_domain_getinfo",
     [XFV_OP_DOMAIN_SHUTDOWN] = "xc_domain_shutdown",
     [XFV_OP_HVM_PARAM_GET] = "xc_get_hvm_param",
+    [XFV_OP_GNT_MAP] = "xengnttab_map_domain_grant_refs",
+    [XFV_OP_GNT_UNMAP] = "xengnttab_unmap",
     [XFV_OP_FMEM_MAP] = "xenforeignmemory_map2",
     [XFV_OP_FMEM_UNMAP] = "xenforeignmemory_unmap",
     [XFV_OP_FMEM_MAP_RESOURCE] = "xenforeignmemory_map_resource",
@@ -308,6 +310,7 @@ static int op_hello(struct call *k)
              kind_names[c->kind] ? kind_names[c->kind] : "?");
     switch (c->kind) {
     case XFV_KIND_FMEM:
+    case XFV_KIND_GNTTAB:
         k->fds[k->nfds++] = dup(k->s->ram_fd);
         return 0;
     case XFV_KIND_EVTCHN:
@@ -316,7 +319,6 @@ static int op_hello(struct call *k)
         return new_socketpair(k, &c->watchfd);
     case XFV_KIND_CTRL:
     case XFV_KIND_DMOD:
-    case XFV_KIND_GNTTAB:
         return 0;
     default:
         return fail(k, EINVAL);
@@ -427,6 +429,10 @@ static int op_fmem_map(struct call *k)
         (uint32_t)k->c->restrict_domid != k->req->domid) {
         return fail(k, EPERM);
     }
+    /* Xen: xsm_map_gmfn_foreign() wants dom0 or the guest's target */
+    if (s->deny_foreign) {
+        return fail(k, EPERM);
+    }
     for (size_t i = 0; i < n; i++) {
         int64_t o = pfn_offset(s, pfn[i]);
 
@@ -457,6 +463,69 @@ static int op_fmem_unmap(struct call *k)
     snprintf(k->desc, sizeof(k->desc), "addr=0x%lx pages=%lu",
              (unsigned long)k->req->arg[0], (unsigned long)k->req->arg[1]);
     k->s->unmaps++;
+    return 0;
+}
+
+/*
+ * gntdev's map: every reference must be granted by the domain, and
+ * writable if a writable mapping is asked for, or the whole map fails.
+ */
+static int op_gnt_map(struct call *k)
+{
+    struct sim *s = k->s;
+    const uint32_t *ref = (const uint32_t *)k->req->data;
+    size_t n = k->len / sizeof(uint32_t);
+    bool writable = k->req->arg[0];
+    uint64_t *off = (uint64_t *)k->rsp->data;
+
+    snprintf(k->desc, sizeof(k->desc), "domid=%u ref=%u count=%zu %s",
+             k->req->domid, n ? ref[0] : 0, n, writable ? "rw" : "ro");
+    if (k->req->domid != s->domid || s->dom == DOM_GONE) {
+        return fail(k, ESRCH);
+    }
+    if (n == 0 || n * sizeof(uint64_t) > XFV_MAX_MSG - 256) {
+        return fail(k, EINVAL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct grant *g = ref[i] < MAX_GRANTS ? &s->grants[ref[i]]
+                                                    : NULL;
+
+        if (!g || !g->used || (writable && g->ro) ||
+            pfn_offset(s, g->gfn) < 0) {
+            size_t l = strlen(k->desc);
+
+            snprintf(k->desc + l, sizeof(k->desc) - l, " bad ref %u (%s)",
+                     ref[i], !g || !g->used ? "not granted" :
+                     writable && g->ro ? "read-only" : "not RAM");
+            return fail(k, EINVAL);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct grant *g = &s->grants[ref[i]];
+
+        off[i] = pfn_offset(s, g->gfn);
+        g->mapped++;
+    }
+    k->rsp->len = n * sizeof(uint64_t);
+    s->grant_maps++;
+    s->grants_mapped += n;
+    return 0;
+}
+
+static int op_gnt_unmap(struct call *k)
+{
+    struct sim *s = k->s;
+    const uint32_t *ref = (const uint32_t *)k->req->data;
+    size_t n = k->len / sizeof(uint32_t);
+
+    snprintf(k->desc, sizeof(k->desc), "ref=%u count=%zu", n ? ref[0] : 0,
+             n);
+    for (size_t i = 0; i < n; i++) {
+        if (ref[i] < MAX_GRANTS && s->grants[ref[i]].mapped) {
+            s->grants[ref[i]].mapped--;
+        }
+    }
+    s->grant_unmaps++;
     return 0;
 }
 
@@ -912,6 +981,8 @@ static handler_fn *const handlers[XFV_OP_COUNT] = {
     [XFV_OP_DOMAIN_GETINFO] = op_getinfo,
     [XFV_OP_DOMAIN_SHUTDOWN] = op_shutdown,
     [XFV_OP_HVM_PARAM_GET] = op_hvm_param_get,
+    [XFV_OP_GNT_MAP] = op_gnt_map,
+    [XFV_OP_GNT_UNMAP] = op_gnt_unmap,
     [XFV_OP_FMEM_MAP] = op_fmem_map,
     [XFV_OP_FMEM_UNMAP] = op_fmem_unmap,
     [XFV_OP_FMEM_MAP_RESOURCE] = op_map_resource,

@@ -83,6 +83,23 @@ struct spi {
     unsigned injected, merged;
 };
 
+/*
+ * A grant table entry of the guest (version 1): the page it lets the
+ * backend domain map, read-only or not, and how many mappings of it the
+ * device model holds.  The guest cannot end a grant that is mapped
+ * (gnttab_end_foreign_access_ref() fails; Linux's grant DMA ops then
+ * stop using the device).
+ */
+#define MAX_GRANTS      8192
+#define GRANT_FIRST     8       /* GNTTAB_NR_RESERVED_ENTRIES */
+#define GRANT_DMA_BIT   (1ULL << 63)
+
+struct grant {
+    bool used, ro;
+    uint64_t gfn;
+    unsigned mapped;
+};
+
 enum dom_state { DOM_RUNNING, DOM_DYING, DOM_GONE };
 
 struct xs_store;
@@ -117,6 +134,17 @@ struct sim {
     unsigned inflight, max_inflight;    /* ioreqs posted, not answered */
     unsigned mmio, kicks;       /* guest MMIO accesses, QueueNotify writes */
     unsigned rr;                /* round-robin vcpu for unpinned accesses */
+
+    /*
+     * Grant DMA (Linux's xen-grant-dma ops): the guest's virtio driver
+     * gives devices grant addresses, not guest addresses.  deny_foreign:
+     * the device model's domain may not map the guest's memory, as for a
+     * driver domain that is not the guest's device model target.
+     */
+    bool guest_grants, deny_foreign;
+    struct grant grants[MAX_GRANTS];
+    uint32_t grant_hint;
+    unsigned grant_maps, grant_unmaps, grants_busy, grants_mapped;
 
     /* failure injection: the next inject_count calls of inject_op fail */
     int inject_op, inject_errno, inject_count;

@@ -338,6 +338,175 @@ static enum result test_blk_plain(struct ctx *c)
     return blk_test(c, 0);
 }
 
+/* ---- virtio-blk with grant DMA ---------------------------------------- */
+
+/* Grant mappings the device model holds right now */
+static unsigned grants_mapped(struct sim *s)
+{
+    unsigned n = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < MAX_GRANTS; i++) {
+        n += s->grants[i].mapped;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/*
+ * One request whose data is at a grant reference the guest never
+ * granted: logged as a guest error, the request fails or the device
+ * wants a reset, the image is untouched, the grants of the request's
+ * other buffers are released.
+ */
+static enum result blk_bad_grant(struct ctx *c, struct vdev *d, int fd)
+{
+    struct sim *s = c->s;
+    struct blk_req r;
+    uint8_t host[4096];
+    uint32_t status = 0;
+    bool completed = false;
+    struct vbuf b[3];
+
+    memset(host, 0x5a, sizeof(host));
+    CHECK(pwrite(fd, host, sizeof(host), 16 * 512) == sizeof(host),
+          "image write");
+    blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, 0);
+    b[0] = (struct vbuf) { guest_grant(s, r.hdr, 16, true), 16 };
+    b[1] = (struct vbuf) { GRANT_DMA_BIT | (uint64_t)100000 << 12,
+                           4096 };
+    b[2] = (struct vbuf) { guest_grant(s, r.status, 1, false), 1, true };
+    /* The buffers carry grant addresses already: add them as they are */
+    d->grants = false;
+    r.head = vq_add(d, &d->vq[0], b, 3);
+    d->grants = true;
+    CHECK(r.head >= 0, "queue full");
+    vq_kick(d, &d->vq[0]);
+    for (int i = 0; i < 200 && !completed; i++) {
+        completed = vq_pop(d, &d->vq[0], NULL) >= 0;
+        status = vdev_status(d);
+        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
+            break;
+        }
+        usleep(10000);
+    }
+    CHECK(dm_alive(c), "QEMU died on a grant reference never granted");
+    CHECK((status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
+          (completed && *(uint8_t *)guest_ptr(s, r.status, 1) != 0),
+          "the bad grant neither failed the request nor flagged "
+          "NEEDS_RESET (device status 0x%x)", status);
+    CHECK(log_has(c->dm_log, "cannot map grant references 100000 to 100000"),
+          "the bad grant reference was not logged as a guest error");
+    CHECK(pread(fd, host, sizeof(host), 16 * 512) == sizeof(host),
+          "image read");
+    for (size_t i = 0; i < sizeof(host); i++) {
+        CHECK(host[i] == 0x5a, "image byte %zu overwritten with 0x%02x by "
+              "a request whose data was never granted", 16 * 512 + i,
+              host[i]);
+    }
+    CHECK(guest_end_grants(s, b[0].gpa, 16) == 0 &&
+          guest_end_grants(s, b[2].gpa, 1) == 0,
+          "the failed request's header or status grant is still mapped");
+    return PASS;
+}
+
+/*
+ * The guest of a driver domain: every DMA address is a grant (Linux's
+ * xen-grant-dma ops), and the device model's domain may not map guest
+ * RAM at all.  Data must arrive through grant mappings only, read-only
+ * grants mapped read-only, and every grant unmapped by the time the
+ * guest sees its request complete (else Linux refuses to end it).
+ */
+/* Does the QEMU binary know grant DMA (its trace events)? */
+static bool qemu_has_grant_dma(struct ctx *c)
+{
+    char cmd[600], line[256];
+    bool found = false;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "'%s' -trace help 2>/dev/null", c->dm_path);
+    p = popen(cmd, "r");
+    if (!p) {
+        return false;
+    }
+    while (fgets(line, sizeof(line), p)) {
+        found |= !strncmp(line, "xen_grant_dma_map", 17);
+    }
+    pclose(p);
+    return found;
+}
+
+static enum result test_blk_grants(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img[300], drive[400], dev[120];
+    const char *args[] = {
+        "-drive", drive, "-device", dev, "-d", "guest_errors", NULL,
+    };
+    unsigned nq = s->nr_vcpus < VQ_MAX ? s->nr_vcpus : VQ_MAX;
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    struct vdev d;
+
+    if (!qemu_has_grant_dma(c)) {
+        report("this QEMU has no grant DMA (no xen_grant_dma_* trace "
+               "events)");
+        return SKIP;
+    }
+    if (fd < 0) {
+        return FAIL;
+    }
+    s->guest_grants = true;
+    s->deny_foreign = true;
+    snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img);
+    snprintf(dev, sizeof(dev), "virtio-blk-device,drive=d0,num-queues=%u,"
+             "iommu_platform=on", nq);
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d) >= 0,
+          "no virtio-blk transport found");
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t features = pass ? 0 : RING_FEATURES;
+
+        CHECK(vdev_init(&d, features | 1ULL << VIRTIO_BLK_F_FLUSH |
+                        (nq > 1 ? 1ULL << VIRTIO_BLK_F_MQ : 0), nq) == 0,
+              "virtio-blk initialisation with grants failed");
+        CHECK(d.indirect == !pass, "indirect descriptors %s",
+              d.indirect ? "on" : "off");
+        if (blk_roundtrip(c, &d, fd, 30 + pass) != PASS) {
+            return FAIL;
+        }
+        CHECK(s->grants_busy == 0, "%u grants were still mapped by the "
+              "device model when the guest ended them", s->grants_busy);
+        vdev_reset(&d);
+        CHECK(s->grants_busy == 0, "%u ring grants still mapped after the "
+              "device reset", s->grants_busy);
+        CHECK(grants_mapped(s) == 0, "%u grant mappings left after the "
+              "device reset", grants_mapped(s));
+    }
+    report("grant maps %u, unmaps %u, pages mapped %u; foreign maps %u",
+           s->grant_maps, s->grant_unmaps, s->grants_mapped,
+           s->calls[XFV_OP_FMEM_MAP]);
+    CHECK(s->calls[XFV_OP_FMEM_MAP] == 0, "the device model tried to map "
+          "guest RAM %u times: a driver domain may not",
+          s->calls[XFV_OP_FMEM_MAP]);
+    CHECK(s->grant_maps > 0, "no grant was ever mapped");
+
+    CHECK(vdev_init(&d, 0, 1) == 0, "init");
+    if (blk_bad_grant(c, &d, fd) != PASS) {
+        return FAIL;
+    }
+    CHECK(vdev_init(&d, RING_FEATURES, 1) == 0,
+          "re-initialising the device after the bad grant");
+    if (blk_roundtrip(c, &d, fd, 40) != PASS) {
+        return FAIL;
+    }
+    CHECK(s->grants_busy == 0, "%u grants still mapped when ended",
+          s->grants_busy);
+    close(fd);
+    return dm_alive(c) ? PASS : FAIL;
+}
+
 /*
  * A data descriptor outside guest RAM: QEMU must not crash, must not
  * touch the image, and the other transport must keep working.
@@ -1101,6 +1270,9 @@ const struct test tests_virtio[] = {
       "read back", SMP },
     { "blk-plain", test_blk_plain, 1 << DM_QEMU,
       "virtio-blk without event idx or indirect descriptors", SMP },
+    { "blk-grants", test_blk_grants, 1 << DM_QEMU,
+      "virtio-blk of a driver domain's guest: grant DMA addresses only, no "
+      "foreign mapping, grants released, bad grant logged", SMP },
     { "desc-outside-ram", test_desc_outside_ram, 1 << DM_QEMU,
       "virtio-blk descriptor outside guest RAM: survive, other device ok" },
     { "irq-ack-race", test_irq_ack_race, 1 << DM_QEMU,

@@ -38,9 +38,38 @@ int vdev_find(struct sim *s, uint32_t device_id, int nth, struct vdev *d)
     return -1;
 }
 
+/* The device address of guest memory: itself, or a grant in grant mode */
+static uint64_t dma_map(struct vdev *d, struct vgrant *g, uint64_t gpa,
+                        uint32_t len, bool ro)
+{
+    if (!d->grants) {
+        return gpa;
+    }
+    g->dma = guest_grant(d->s, gpa, len, ro);
+    g->len = len;
+    return g->dma;
+}
+
+static void dma_unmap(struct vdev *d, struct vgrant *g)
+{
+    if (g->dma) {
+        guest_end_grants(d->s, g->dma, g->len);
+        g->dma = 0;
+    }
+}
+
+/*
+ * After a reset the device no longer uses the rings: their grants end
+ * (Linux frees the rings when the driver goes or the device is reset).
+ */
 void vdev_reset(struct vdev *d)
 {
     wr(d, VIRTIO_MMIO_STATUS, 0);
+    for (unsigned i = 0; i < d->nvq; i++) {
+        for (int r = 0; r < 3; r++) {
+            dma_unmap(d, &d->vq[i].ring_grant[r]);
+        }
+    }
 }
 
 uint32_t vdev_status(struct vdev *d)
@@ -104,10 +133,14 @@ static int setup_vq(struct vdev *d, unsigned index)
     }
     q->num_free = q->num;
     wr(d, VIRTIO_MMIO_QUEUE_NUM, q->num);
-    wr64(d, VIRTIO_MMIO_QUEUE_DESC_LOW, q->desc_gpa);
-    wr64(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW, q->avail_gpa);
+    /* The rings are coherent DMA memory: granted writable */
+    wr64(d, VIRTIO_MMIO_QUEUE_DESC_LOW,
+         dma_map(d, &q->ring_grant[0], q->desc_gpa, 16 * q->num, false));
+    wr64(d, VIRTIO_MMIO_QUEUE_AVAIL_LOW,
+         dma_map(d, &q->ring_grant[1], q->avail_gpa, 6 + 2 * q->num, false));
     wr64(d, VIRTIO_MMIO_QUEUE_USED_LOW,
-         d->used_override ? d->used_override : q->used_gpa);
+         d->used_override ? d->used_override :
+         dma_map(d, &q->ring_grant[2], q->used_gpa, 6 + 8 * q->num, false));
     wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
     if (rd(d, VIRTIO_MMIO_QUEUE_READY) != 1) {
         report("virtio slot %d: queue %u did not become ready", d->slot,
@@ -123,6 +156,11 @@ int vdev_init(struct vdev *d, uint64_t want, unsigned nvq)
     uint32_t status = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 
     vdev_reset(d);
+    d->nvq = 0;
+    d->grants = d->s->guest_grants;
+    if (d->grants) {
+        want |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+    }
     if (rd(d, VIRTIO_MMIO_STATUS) != 0) {
         report("virtio slot %d: status not 0 after reset", d->slot);
         return -1;
@@ -133,6 +171,12 @@ int vdev_init(struct vdev *d, uint64_t want, unsigned nvq)
     if (!(offered & 1ULL << VIRTIO_F_VERSION_1)) {
         report("virtio slot %d: no VIRTIO_F_VERSION_1 (0x%lx)", d->slot,
                (unsigned long)offered);
+        return -1;
+    }
+    if (d->grants && !(offered & 1ULL << VIRTIO_F_ACCESS_PLATFORM)) {
+        /* Linux: "device must provide VIRTIO_F_ACCESS_PLATFORM" */
+        report("virtio slot %d: grant DMA without VIRTIO_F_ACCESS_PLATFORM "
+               "(0x%lx)", d->slot, (unsigned long)offered);
         return -1;
     }
     d->features = offered & (want | 1ULL << VIRTIO_F_VERSION_1);
@@ -150,11 +194,11 @@ int vdev_init(struct vdev *d, uint64_t want, unsigned nvq)
         return -1;
     }
     for (unsigned i = 0; i < nvq; i++) {
+        d->nvq = i + 1;
         if (setup_vq(d, i) < 0) {
             return -1;
         }
     }
-    d->nvq = nvq;
     wr(d, VIRTIO_MMIO_STATUS, status | VIRTIO_CONFIG_S_DRIVER_OK);
     return 0;
 }
@@ -190,43 +234,82 @@ static void publish(struct vq *q, uint16_t head)
     q->avail->idx = q->avail_idx;
 }
 
+/*
+ * Grant mode: each buffer gets grants of its own, read-only when the
+ * device only reads it (DMA_TO_DEVICE), as Linux's dma_map_page does.
+ */
+static bool grant_bufs(struct vdev *d, struct vgrant *g, struct vbuf *out,
+                       const struct vbuf *b, int n)
+{
+    for (int i = 0; i < n; i++) {
+        out[i] = b[i];
+        out[i].gpa = dma_map(d, &g[i], b[i].gpa, b[i].len,
+                             !b[i].device_writes);
+        if (!out[i].gpa) {
+            while (i--) {
+                dma_unmap(d, &g[i]);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
 int vq_add(struct vdev *d, struct vq *q, const struct vbuf *b, int n)
 {
     uint16_t idx[VQ_SIZE];
+    struct vgrant g[VQ_CHAIN_GRANTS] = { 0 };
+    struct vbuf dev[VQ_CHAIN_GRANTS];
     uint16_t head;
 
-    if (d->indirect && n > 1) {
-        struct vring_desc *table;
-
-        if (q->num_free < 1) {
+    if (d->grants) {
+        if (n + 1 > VQ_CHAIN_GRANTS || !grant_bufs(d, g, dev, b, n)) {
             return -1;
         }
+        b = dev;
+    }
+    if (d->indirect && n > 1) {
+        struct vring_desc *table;
+        uint64_t table_gpa;
+
+        if (q->num_free < 1) {
+            goto full;
+        }
         head = take_desc(q);
-        table = guest_ptr(d->s, q->indirect_gpa + head * 16 * q->num,
-                          16 * n);
+        table_gpa = q->indirect_gpa + head * 16 * q->num;
+        table = guest_ptr(d->s, table_gpa, 16 * n);
         for (int i = 0; i < n; i++) {
             idx[i] = i;
         }
         fill(table, b, n, idx);
         q->desc[head] = (struct vring_desc) {
-            .addr = q->indirect_gpa + head * 16 * q->num,
+            /* Linux maps the table DMA_TO_DEVICE: a read-only grant */
+            .addr = d->grants ? dma_map(d, &g[n], table_gpa, 16 * n, true)
+                              : table_gpa,
             .len = 16 * n, .flags = VRING_DESC_F_INDIRECT,
         };
         q->chain_len[head] = 1;
-        publish(q, head);
-        return head;
+    } else {
+        if (q->num_free < n) {
+            goto full;
+        }
+        for (int i = 0; i < n; i++) {
+            idx[i] = take_desc(q);
+        }
+        fill(q->desc, b, n, idx);
+        head = idx[0];
+        q->chain_len[head] = n;
     }
-    if (q->num_free < n) {
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        idx[i] = take_desc(q);
-    }
-    fill(q->desc, b, n, idx);
-    head = idx[0];
-    q->chain_len[head] = n;
+    memcpy(q->chain_grant[head], g, sizeof(g));
+    q->chain_grants[head] = d->grants ? n + 1 : 0;
     publish(q, head);
     return head;
+
+full:
+    for (int i = 0; i < n; i++) {
+        dma_unmap(d, &g[i]);
+    }
+    return -1;
 }
 
 void vq_kick(struct vdev *d, struct vq *q)
@@ -271,6 +354,10 @@ int vq_pop(struct vdev *d, struct vq *q, uint32_t *len)
     q->desc[i].next = q->free_head;
     q->free_head = head;
     q->num_free += q->chain_len[head];
+    for (i = 0; i < q->chain_grants[head]; i++) {
+        dma_unmap(d, &q->chain_grant[head][i]);
+    }
+    q->chain_grants[head] = 0;
     return head;
 }
 

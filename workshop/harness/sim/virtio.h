@@ -23,6 +23,14 @@ struct vbuf {
     bool device_writes;
 };
 
+/* Grants a chain holds in grant mode: its buffers and indirect table */
+#define VQ_CHAIN_GRANTS     8
+
+struct vgrant {
+    uint64_t dma;
+    uint32_t len;
+};
+
 struct vq {
     unsigned index, num;
     struct vring_desc *desc;
@@ -33,6 +41,10 @@ struct vq {
     uint16_t free_head, num_free, last_used, avail_idx;
     uint16_t chain_len[VQ_SIZE];
     uint16_t kicked_at;         /* avail_idx at the last notification */
+    /* grant mode: the rings' grants, and each chain's (by head) */
+    struct vgrant ring_grant[3];
+    struct vgrant chain_grant[VQ_SIZE][VQ_CHAIN_GRANTS];
+    uint8_t chain_grants[VQ_SIZE];
 };
 
 struct vdev {
@@ -43,6 +55,12 @@ struct vdev {
     uint32_t device_id;
     uint64_t features;
     bool event_idx, indirect;
+    /*
+     * Grant mode (the simulator's guest_grants when vdev_init ran): DMA
+     * addresses are grant addresses, as with Linux's xen-grant-dma ops,
+     * and VIRTIO_F_ACCESS_PLATFORM is required as Linux requires it.
+     */
+    bool grants;
     unsigned irqs;              /* interrupts taken */
     unsigned threads;           /* threads driving queues at once */
     uint64_t used_override;     /* tell the device this used ring address */
@@ -63,11 +81,18 @@ uint32_t vdev_status(struct vdev *d);
 uint32_t vdev_config32(struct vdev *d, unsigned off);
 uint8_t vdev_config8(struct vdev *d, unsigned off);
 
-/* Add a chain; returns its head or -1 when the ring is full. */
+/*
+ * Add a chain; returns its head or -1 when the ring is full (or, in grant
+ * mode, the grant table or the chain's grant slots).
+ */
 int vq_add(struct vdev *d, struct vq *q, const struct vbuf *b, int n);
 /* Notify the device unless it asked not to be (flags or event index). */
 void vq_kick(struct vdev *d, struct vq *q);
-/* Take one used element: its head, or -1 if none.  *len gets its len. */
+/*
+ * Take one used element: its head, or -1 if none.  *len gets its len.
+ * In grant mode the chain's grants are ended; any the device model
+ * still maps are counted in the simulator's grants_busy.
+ */
 int vq_pop(struct vdev *d, struct vq *q, uint32_t *len);
 /*
  * Wait (on the SPI) until q has a used element; 0 or -ETIMEDOUT.  The
