@@ -417,8 +417,7 @@ static enum result blk_bad_grant(struct ctx *c, struct vdev *d, int fd)
  * grants mapped read-only, and every grant unmapped by the time the
  * guest sees its request complete (else Linux refuses to end it).
  */
-/* Does the QEMU binary know grant DMA (its trace events)? */
-static bool qemu_has_grant_dma(struct ctx *c)
+bool qemu_has_grant_dma(struct ctx *c)
 {
     char cmd[600], line[256];
     bool found = false;

@@ -33,6 +33,7 @@ struct xs_dev {
     const char *params;         /* disk */
     const char *mode;           /* disk: default "w" */
     const char *vdev;           /* disk: default "xvda" */
+    const char *grant_usage;    /* generic: default "0" */
 };
 
 static uint64_t slot_base(int slot)
@@ -86,7 +87,7 @@ static void xs_add(struct ctx *c, const struct xs_dev *d)
         put(s, dir, "base", num);
         put(s, dir, "type", d->type);
         put(s, dir, "transport", d->transport ? d->transport : "mmio");
-        put(s, dir, "grant_usage", "0");
+        put(s, dir, "grant_usage", d->grant_usage ? d->grant_usage : "0");
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -456,6 +457,67 @@ static enum result test_xs_refusals(struct ctx *c)
     return PASS;
 }
 
+/*
+ * Devices whose guest uses grant DMA.  A granted device on -device must
+ * offer VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on): Linux refuses it
+ * otherwise.  A 4.17 disk whose backend is a driver domain (here: the
+ * simulator's Xenstore says QEMU's domain is 7) is created with it, and
+ * the guest's grants carry its data with no foreign mapping at all.
+ */
+static enum result test_xs_grants(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img[300], drive[400];
+    const char *refused[] = { "-drive", drive, "-device",
+                              "virtio-blk-device,drive=d0", NULL };
+    struct xs_dev generic = { .devid = 0, .base = slot_base(0), .irq = 33,
+                              .type = "virtio,device2",
+                              .grant_usage = "1" };
+    struct xs_dev disk = { .disk = true, .devid = 51712,
+                           .base = slot_base(0), .irq = 33, .params = img };
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    struct vdev d;
+
+    if (!qemu_has_grant_dma(c)) {
+        report("this QEMU has no grant DMA (no xen_grant_dma_* trace "
+               "events)");
+        return SKIP;
+    }
+    CHECK(fd >= 0, "disk image");
+    snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img);
+    xs_add(c, &generic);
+    if (dm_expect_refusal(c, refused, "a granted disk without "
+                          "iommu_platform=on", "lacks iommu_platform=on")
+        != PASS) {
+        return FAIL;
+    }
+    xs_remove_all(c);
+
+    pthread_mutex_lock(&s->lock);
+    put(s, XS_DOM0_HOME, "domid", "7");
+    pthread_mutex_unlock(&s->lock);
+    s->guest_grants = true;
+    s->deny_foreign = true;
+    xs_add(c, &disk);
+    if (dm_start(c, NULL) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(wait_state(c, &disk, "2", 5000), "backend state not InitWait");
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d) == 0, "disk");
+    CHECK(vdev_init(&d, 1ULL << VIRTIO_BLK_F_FLUSH, 1) == 0,
+          "the driver domain's disk refused grant DMA");
+    if (blk_roundtrip(c, &d, fd, 9) != PASS) {
+        return FAIL;
+    }
+    CHECK(s->grants_busy == 0 && s->calls[XFV_OP_FMEM_MAP] == 0,
+          "%u grants still mapped when ended, %u foreign maps",
+          s->grants_busy, s->calls[XFV_OP_FMEM_MAP]);
+    set_state(c, &disk, "5");
+    CHECK(wait_state(c, &disk, "6", 5000), "Closing not answered");
+    close(fd);
+    return dm_alive(c) ? PASS : FAIL;
+}
+
 const struct test tests_xenstore[] = {
     { "xs-disks", test_xs_disks, 1 << DM_QEMU,
       "4.17 virtio disks from Xenstore: placement, mode, InitWait, "
@@ -465,6 +527,9 @@ const struct test tests_xenstore[] = {
     { "xs-cmdline", test_xs_cmdline, 1 << DM_QEMU,
       "-device fills what xenfv does not create; -drive id=<vdev> "
       "replaces a disk's backing" },
+    { "xs-grants", test_xs_grants, 1 << DM_QEMU,
+      "grant DMA from Xenstore: a 4.17 disk of a driver domain served "
+      "through grants only; -device without iommu_platform refused" },
     { "xs-restrict", test_xs_restrict, 1 << DM_QEMU,
       "-xen-domid-restrict: InitWait written before Xenstore is cut, disk "
       "served" },
