@@ -11,6 +11,8 @@
 #            transport at 0x2001000, then (after dom0 sends "go" on the
 #            console) the timed pass on both disks and a full verify
 #   modules  load every packed module (smoke test), power off
+#   virtio   print the device tree's virtio@ nodes (E2E-DOMU-DT) and the
+#            virtio devices found on them (E2E-DOMU-VIRTIO), read /dev/vda
 #   shell    interactive shell on hvc0
 /bin/busybox mkdir -p /proc /sys /dev /tmp /usr/bin /usr/sbin /sbin
 /bin/busybox --install -s
@@ -51,6 +53,23 @@ marker)
     echo "E2E-DOMU-MARKER"
     done_ ok
     off
+    ;;
+virtio)
+    for d in /proc/device-tree/virtio@*; do
+        [ -d "$d" ] || continue
+        echo "E2E-DOMU-DT $(basename $d) compatible=$(tr -d '\0' < $d/compatible)" \
+            "interrupts=$(hexdump -v -e '4/1 "%02x" " "' $d/interrupts | xargs)" \
+            "iommus=$([ -f $d/iommus ] && hexdump -v -e '4/1 "%02x" " "' $d/iommus | xargs || echo none)"
+    done
+    load virtio_mmio && load virtio_blk || { done_ FAIL modules; sleep 100000; }
+    i=0
+    while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+    for d in /sys/bus/virtio/devices/*; do
+        [ -e "$d/device" ] || continue
+        echo "E2E-DOMU-VIRTIO $(basename $(readlink -f $d/..)) device=$(cat $d/device)"
+    done
+    if [ -b /dev/vda ] && head -c 4096 /dev/vda > /dev/null; then done_ ok; else done_ FAIL no-vda; fi
+    sleep 100000
     ;;
 ioreq)
     v=$(devmem 0x2000000 32)
