@@ -77,5 +77,22 @@ err_case no-type 'virtio = [ "transport=mmio" ]' 'has no type'
 err_case bad-transport 'virtio = [ "type=virtio,device1, transport=pci" ]' 'Unknown virtio transport "pci"'
 err_case bad-grant-usage 'virtio = [ "type=virtio,device1, grant_usage=yes" ]' 'grant_usage must be 0 or 1'
 
+# ABI: every symbol Debian's libxenlight/libxlutil export is still there
+# (same soname), so Debian's tools linking them keep working.
+for lib in libxenlight.so.4.17.0 libxlutil.so.4.17.0; do
+    syms() { aarch64-linux-gnu-nm -D --defined-only "$1" | awk '{ print $3 }' | sort -u; }
+    missing=$(comm -23 <(syms "$SYSROOT/usr/lib/aarch64-linux-gnu/$lib") <(syms "$OUT/$lib"))
+    added=$(comm -13 <(syms "$SYSROOT/usr/lib/aarch64-linux-gnu/$lib") <(syms "$OUT/$lib") | wc -l)
+    soname() { aarch64-linux-gnu-readelf -d "$1" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p'; }
+    if [ -z "$missing" ] &&
+       [ "$(soname "$OUT/$lib")" = "$(soname "$SYSROOT/usr/lib/aarch64-linux-gnu/$lib")" ]; then
+        echo "PASS ABI: $lib keeps Debian's soname and symbols ($added added)"
+        passed=$((passed + 1))
+    else
+        echo "FAIL ABI: $lib: soname $(soname "$OUT/$lib"), missing:" $missing
+        failed=$((failed + 1))
+    fi
+done
+
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]
