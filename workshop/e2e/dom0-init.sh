@@ -9,6 +9,7 @@
 #   domu         xl create a plain domU, wait for its marker in xenconsoled's log
 #   ioreq-probe  ioreq-probe serves the MMIO of a standalone virtio disk
 #   xenfv-blk    the cross-built QEMU (-M xenfv) serves virtio-blk to a domU
+#   stock-xl-blk launcher/xenfv-launcher starts xenfv for plain `xl create`s
 #   shell        interactive shell with the toolstack running
 #   cmd          like shell, prints E2E-DOM0-SHELL-READY for `boot cmd`
 # Options on the command line: e2e_domu_mem=MiB e2e_hs=script|dm
@@ -79,7 +80,7 @@ dump_logs() {
         echo "---- domU console ($f), last 60 lines ----"
         tail -n 60 "$f" | sed 's/^/domU| /'
     done
-    for f in /run/probe.log /run/handshake.log /run/qemu.log; do
+    for f in /run/probe.log /run/handshake.log /run/qemu.log /run/launcher.log; do
         [ -f "$f" ] || continue
         echo "---- $f, last 40 lines ----"
         tail -n 40 "$f" | sed 's/^/dom0| /'
@@ -240,6 +241,7 @@ destroy_domu_dm() {
         [ -f $f ] && sed "s|^|dom0 $(basename $f .log)\| |" $f
     done
     alive $qpid && fail "device model still running 1 s after xl destroy returned"
+    [ -n "${dm_not_child:-}" ] && return 0
     wait $qpid 2>/dev/null
     say "device model exit status $?"
 }
@@ -427,6 +429,113 @@ bench-blk)
     blkbench verify /bench/pv.img "${ep:-0}" || fail "PV image check after destroy"
     bench_table || fail "benchmark report"
     pass "I/O verified on both disks; xenfv/PV $(cat /run/bench-ratios); xl destroy ${destroy_s} s; DM exited ${dm_gone_s} s after xl destroy started"
+    ;;
+stock-xl-blk)
+    # What a user of Debian 12's stock xl 4.17 does: run xenfv-launcher
+    # (launcher/, started as its systemd unit does) and then plain `xl
+    # create`s; the launcher starts xenfv as soon as libxl writes the
+    # backend nodes, xenfv answers the handshake. Two guests one after the
+    # other, each the xenfv-blk round trip, and between them a guest whose
+    # QEMU fails (its conf file adds a bad option): its xl create must fail
+    # and the launcher carry on. e2e_dm=stub: virtio-blk-stub through
+    # stub-as-qemu instead of QEMU.
+    [ $dm = stub ] || [ -x $Q ] ||
+        skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
+    setup_xen
+    mkdir -p /etc/default /etc/xen/xenfv
+    if [ $dm = stub ]; then
+        echo "XENFV_QEMU=/usr/local/bin/stub-as-qemu" > /etc/default/xenfv-launcher
+        dmname=virtio-blk-stub
+    else
+        printf 'XENFV_QEMU=%s\nXENFV_QEMU_ARGS="-d guest_errors"\n' $Q > /etc/default/xenfv-launcher
+        dmname=qemu-system-aarch64
+    fi
+    /usr/sbin/xenfv-launcher > /run/launcher.log 2>&1 &
+    lpid=$!
+    wait_for 10 grep -q watching /run/launcher.log || fail "xenfv-launcher did not start"
+    say "launcher running (pid $lpid)"
+    ln -sf /var/log/xen/qemu-dm-domu.log /run/qemu.log
+    # Backend state changes with dom0 uptime, for the timings.
+    xenstore-watch backend/virtio_disk | while read -r p; do
+        case $p in */state) read -r u _ < /proc/uptime; echo "$u $p $(xenstore-read "$p" 2>/dev/null)" ;; esac
+    done > /run/states.log 2>&1 &
+    # ndm N: device model processes serving domain N
+    ndm() {
+        local f n=0
+        for f in /proc/[0-9]*/cmdline; do
+            tr '\0' ' ' < $f 2>/dev/null |
+                grep -q -e "$dmname .*-xen-domid $1 " -e "$dmname -d $1 " && n=$((n + 1))
+        done
+        echo $n
+    }
+    want=$(yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" | md5sum | cut -d' ' -f1)
+    dm_not_child=1
+    res=""
+    for k in 1 bad 2; do
+        if [ $k = bad ]; then
+            echo 'XENFV_QEMU_ARGS="-no-such-option"' > /etc/xen/xenfv/domubad.conf
+            mkcfg domubad blk "$VDISK"
+            t0=$(up)
+            xl $xlv create /domu/domubad.cfg > /run/xl-bad.log 2>&1 &&
+                fail "xl create of a guest whose QEMU fails succeeded"
+            t1=$(up)
+            bad_s=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")
+            say "xl create of domubad failed as expected after $bad_s s"
+            sed 's/^/dom0 xl-bad| /' /run/xl-bad.log | tail -n 5
+            grep -q 'domain [0-9]* (domubad): QEMU (pid [0-9]*) failed' /run/launcher.log ||
+                fail "launcher did not report the failed QEMU"
+            xl list | grep -q domubad && fail "domubad still exists"
+            alive $lpid || fail "launcher died after a failed QEMU"
+            continue
+        fi
+        make_disk
+        mkcfg domu blk "$VDISK"
+        t0=$(up)
+        xl $xlv create /domu/domu.cfg || fail "guest $k: xl create rc=$? (no backend state 2 in 10 s?)"
+        t1=$(up)
+        domid=$(xl domid domu)
+        qpid=$(cat /run/xenfv-launcher/$domid/pid 2>/dev/null) || fail "guest $k: launcher has no pid for domain $domid"
+        [ "$(ndm $domid)" = 1 ] || fail "guest $k: $(ndm $domid) device models for domain $domid"
+        cmd=$(tr '\0' ' ' < /proc/$qpid/cmdline)
+        say "guest $k: domain $domid, xl create $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s; DM pid $qpid: $cmd"
+        [ $dm = stub ] || echo "$cmd" | grep -q -- "-xen-domid $domid -xen-attach -smp 1 -m $domu_mem -nodefaults" ||
+            fail "guest $k: unexpected QEMU command line"
+        # backend state 1 (libxl), DM process start, state 2 (the DM)
+        tq=$(awk '{ printf "%.2f", $22 / 100 }' /proc/$qpid/stat)   # USER_HZ
+        ts1=$(grep " backend/virtio_disk/$domid/[0-9]*/state " /run/states.log | head -n1 | cut -d' ' -f1)
+        ts2=$(grep " backend/virtio_disk/$domid/[0-9]*/state 2$" /run/states.log | head -n1 | cut -d' ' -f1)
+        [ -n "$ts1" ] && [ -n "$ts2" ] || fail "guest $k: no backend state timeline"
+        tim=$(awk "BEGIN { printf \"state 1 -> DM started %.2f s -> state 2 %.2f s (total %.2f of libxl's 10 s)\", $tq - $ts1, $ts2 - $tq, $ts2 - $ts1 }")
+        say "guest $k: $tim"
+        wait_for 120 guest_says domu E2E-DOMU-DONE || fail "guest $k: domU did not finish within 120 s"
+        guest_says domu 'E2E-DOMU-DONE blk OK' || fail "guest $k: in-guest virtio-blk test failed"
+        got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
+        [ "$want" = "$got" ] || fail "guest $k: disk image does not hold the guest's pattern"
+        # More events for a served guest start nothing.
+        dev=$(xenstore-list backend/virtio_disk/$domid | head -n1)
+        for i in 1 2 3; do xenstore-write backend/virtio_disk/$domid/$dev/e2e-poke $i; done
+        xenstore-rm backend/virtio_disk/$domid/$dev/e2e-poke
+        usleep 500000
+        [ "$(ndm $domid)" = 1 ] && [ "$(grep -c "domain $domid (domu): started" /run/launcher.log)" = 1 ] ||
+            fail "guest $k: a second device model after repeated events"
+        destroy_domu_dm
+        wait_for 15 eval '[ ! -d /run/xenfv-launcher/$domid ]' || fail "guest $k: launcher did not forget domain $domid"
+        [ "$(ndm $domid)" = 0 ] || fail "guest $k: device model left"
+        grep -q "domain $domid (domu): QEMU (pid $qpid) exited" /run/launcher.log ||
+            fail "guest $k: launcher did not see the DM exit cleanly"
+        got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
+        [ "$want" = "$got" ] || fail "guest $k: disk image changed after xl destroy"
+        alive $lpid || fail "guest $k: launcher died"
+        mv $CONSLOG/guest-domu.log $CONSLOG/guest-domu-$k.log
+        res="$res; guest $k: $tim, xl destroy ${destroy_s} s, DM gone ${dm_gone_s} s after it started"
+    done
+    sed 's/^/dom0 launcher| /' /run/launcher.log
+    sed 's/^/dom0 states| /' /run/states.log
+    n=0
+    for f in /proc/[0-9]*/cmdline; do grep -q "$dmname" $f 2>/dev/null && n=$((n + 1)); done
+    [ $n = 0 ] || fail "$n device model processes left"
+    alive $lpid || fail "launcher not running at the end"
+    pass "launcher served 2 plain xl creates, a failing QEMU made xl create fail after $bad_s s$res"
     ;;
 shell|cmd)
     setup_xen
