@@ -10,9 +10,13 @@
 #   generic device (4.18's) and the states; the device model's command
 #   line; the guest's device tree nodes and virtio devices (domu-init.sh
 #   mode virtio); destroy time and that nothing is left behind.
+# Option (boot --extra): e2e_dmrestrict=1 sets dm_restrict (user
+# xen-qemuuser-shared is created): -xen-domid-restrict, -chroot, -runas.
 XX=/usr/local/bin/xenfv-xl
 [ -x $XX ] || skip "no xenfv-xl in the image (run workshop/build-xen-tools.sh, then build-images)"
 [ -x $Q ] || skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
+dmrestrict=0
+grep -q 'e2e_dmrestrict=1' /proc/cmdline && dmrestrict=1
 setup_xen
 make_disk
 mkcfg domu virtio "$VDISK"
@@ -21,6 +25,13 @@ virtio = [ "type=virtio,device4, transport=mmio" ]
 device_model_override = "$Q"
 device_model_args = [ "-d", "guest_errors" ]
 CFG
+if [ $dmrestrict = 1 ]; then
+    echo 'dm_restrict = 1' >> /domu/domu.cfg
+    grep -q '^xen-qemuuser-shared:' /etc/passwd 2>/dev/null ||
+        echo 'xen-qemuuser-shared:x:993:993::/nonexistent:/bin/false' >> /etc/passwd
+    grep -q '^xen-qemuuser-shared:' /etc/group 2>/dev/null ||
+        echo 'xen-qemuuser-shared:x:993:' >> /etc/group
+fi
 DMLOG=/var/log/xen/qemu-dm-domu.log
 
 xv_fail() {
@@ -79,12 +90,20 @@ dmpid=$(xenstore-read /local/domain/$domid/image/device-model-pid) || xv_fail "n
 alive $dmpid || xv_fail "device model $dmpid is not running"
 args=$(tr '\0' ' ' < /proc/$dmpid/cmdline)
 say "device model: $args"
+if [ $dmrestrict = 1 ]; then
+    want="-xen-domid-restrict|-chroot /var/run/xen/qemu-root-$domid|-runas xen-qemuuser-shared"
+    qmp="-chardev socket,id=libxl-cmd,fd="
+else
+    want=""
+    qmp="-chardev socket,id=libxl-cmd,path=/var/run/xen/qmp-libxl-$domid,server=on,wait=off"
+fi
+IFS='|'
 for a in "-xen-domid $domid" "-xen-attach" "-no-shutdown" "-machine xenfv" "-accel xen" \
          "-m $domu_mem" "-smp 1" "-name domu" "-nodefaults" "-no-user-config" "-display none" \
-         "-mon chardev=libxl-cmd,mode=control" "-d guest_errors" \
-         "-chardev socket,id=libxl-cmd,path=/var/run/xen/qmp-libxl-$domid,server=on,wait=off"; do
-    case " $args " in *" $a"*) ;; *) xv_fail "device model command line lacks '$a'" ;; esac
+         "-mon chardev=libxl-cmd,mode=control" "-d guest_errors" "$qmp" $want; do
+    case " $args " in *" $a"*) ;; *) unset IFS; xv_fail "device model command line lacks '$a'" ;; esac
 done
+unset IFS
 xs_is /local/domain/0/device-model/$domid/state running
 B=/local/domain/0/backend/virtio/$domid/0
 xs_is $B/base 0x2000200
@@ -121,4 +140,6 @@ for p in /local/domain/0/backend/virtio/$domid /local/domain/0/backend/virtio_di
          /local/domain/0/device-model/$domid /libxl/$domid; do
     xenstore-exists $p 2>/dev/null && xv_fail "$p left behind after destroy"
 done
-pass "libxl started xenfv (create $create_s s), Xenstore layout and InitWait ok, guest sees virtio-blk at 0x2000000 and virtio-rng at 0x2000200 (SPIs 33, 34), destroy $destroy_s s, xenfv gone"
+how=""
+[ $dmrestrict = 1 ] && how=" with dm_restrict"
+pass "libxl started xenfv$how (create $create_s s), Xenstore layout and InitWait ok, guest sees virtio-blk at 0x2000000 and virtio-rng at 0x2000200 (SPIs 33, 34), destroy $destroy_s s, xenfv gone"
