@@ -58,6 +58,7 @@ struct fuzz {
     struct sim *s;
     int server;
     uint64_t arena;             /* guest RAM the fuzzer scribbles in */
+    uint64_t arena_ro, arena_rw;    /* its halves, granted (grant DMA) */
     unsigned long n;            /* operation number */
 };
 
@@ -71,6 +72,27 @@ static const uint16_t regs[] = {
 static uint64_t ram_end(struct sim *s)
 {
     return RAM0_BASE + (s->ram_bytes < RAM0_SIZE ? s->ram_bytes : RAM0_SIZE);
+}
+
+/*
+ * A grant DMA address (bit 63): the granted halves of the arena, the
+ * read-only one included, references never granted, the end of the
+ * window QEMU maps and beyond.
+ */
+static uint64_t any_grant(struct fuzz *f, uint32_t len)
+{
+    switch (pick(6)) {
+    case 0:
+        return f->arena_ro + pick(ARENA_SIZE / 2);
+    case 1:
+        return GRANT_DMA_BIT | (uint64_t)pick(MAX_GRANTS) << 12 | pick(4096);
+    case 2:
+        return GRANT_DMA_BIT | ((1ULL << 32) - pick(2 * (len ? len : 1)));
+    case 3:
+        return GRANT_DMA_BIT | rnd();
+    default:
+        return f->arena_rw + pick(ARENA_SIZE / 2);
+    }
 }
 
 /* A guest physical address: mostly usable, sometimes not at all. */
@@ -87,6 +109,8 @@ static uint64_t any_gpa(struct fuzz *f, uint32_t len)
         return RAM0_BASE - pick(64);
     case 4:
         return VIRTIO_MMIO_BASE + pick(0x1600);
+    case 5:
+        return any_grant(f, len);
     default:
         return f->arena + pick(ARENA_SIZE);
     }
@@ -406,6 +430,9 @@ static enum result test_fuzz(struct ctx *c)
         }
     }
     f.arena = guest_alloc(s, ARENA_SIZE, 1 << 20);
+    f.arena_ro = guest_grant(s, f.arena, ARENA_SIZE / 2, true);
+    f.arena_rw = guest_grant(s, f.arena + ARENA_SIZE / 2, ARENA_SIZE / 2,
+                             false);
     report("fuzz: seed %lu, %lu operations, %u vcpus", c->seed,
            c->iterations, s->nr_vcpus);
     for (f.n = 0; f.n < c->iterations; f.n++) {
