@@ -442,6 +442,7 @@ stock-xl-blk)
     [ $dm = stub ] || [ -x $Q ] ||
         skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
     setup_xen
+    [ "$(command -v xl)" = /usr/lib/xen-4.17/bin/xl ] || fail "xl is $(command -v xl), not Debian's"
     mkdir -p /etc/default /etc/xen/xenfv
     if [ $dm = stub ]; then
         echo "XENFV_QEMU=/usr/local/bin/stub-as-qemu" > /etc/default/xenfv-launcher
