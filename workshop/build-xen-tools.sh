@@ -10,10 +10,19 @@
 # and ccache rebuild only what changed); output: work/build-xen-tools/out/
 # {xl,libxenlight.so.4.17.0,libxlutil.so.4.17.0,SOURCE}. A build of the
 # same tree (committed or not) is taken from $CACHE/xen-tools/<key>/.
+#
+# `build-xen-tools.sh x86` instead builds the same natively for x86_64 in
+# work/build-xen-tools-x86, only to prove the series builds there too (it
+# changes libxl_x86.c); nothing is published.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-BUILD=$WORK/build-xen-tools
+KIND=${1:-arm64}
+case $KIND in
+arm64) BUILD=$WORK/build-xen-tools ;;
+x86) BUILD=$WORK/build-xen-tools-x86 ;;
+*) die "unknown kind $KIND (arm64, x86)" ;;
+esac
 OUT=$BUILD/out
 SRCCOPY=$BUILD/src
 # What tools/configure needs for arm64, nothing more (no lzma/bzip2/zstd:
@@ -24,10 +33,16 @@ RECIPE=xen-tools-recipe-1
 MAKE_J=${XENFV_JOBS:-2}
 
 [ -d "$XEN_SRC/.git" ] || die "no Xen tree: run workshop/series --xen apply first"
-need_pkgs make gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu \
-    autoconf autotools-dev python3 acpica-tools bison flex pkg-config ccache rsync file
-arm64_sysroot sysroot-arm64-xen "$SYSROOT_PKGS"
-arm64_cross_wrappers "$BUILD/bin"
+need_pkgs make autoconf autotools-dev python3 acpica-tools bison flex pkg-config \
+    ccache rsync file
+if [ $KIND = arm64 ]; then
+    need_pkgs gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
+    arm64_sysroot sysroot-arm64-xen "$SYSROOT_PKGS"
+    arm64_cross_wrappers "$BUILD/bin"
+else
+    need_pkgs gcc libc6-dev python3-dev libyajl-dev uuid-dev zlib1g-dev libncurses-dev
+    SYSROOT_KEY=native
+fi
 export PATH=/usr/lib/ccache:$PATH
 ccache --max-size=8G >/dev/null
 
@@ -54,7 +69,7 @@ publish() {
     info "out: $OUT ($(cat "$OUT/SOURCE"))"
 }
 
-if [ -f "$cached/.done" ]; then
+if [ $KIND = arm64 ] && [ -f "$cached/.done" ]; then
     stage "xen tools: cached build $key"
     publish
     exit 0
@@ -65,19 +80,28 @@ mkdir -p "$SRCCOPY"
 # -c: unchanged files keep their mtime, so make rebuilds only what changed.
 rsync -rlpc --exclude=/.git "$XEN_SRC/" "$SRCCOPY/"
 
-MK=(make -C "$SRCCOPY" XEN_TARGET_ARCH=arm64 XEN_COMPILE_ARCH=x86_64
-    CROSS_COMPILE=aarch64-linux-gnu- CC=aarch64-linux-gnu-gcc
-    LD=aarch64-linux-gnu-ld
-    EXTRA_CFLAGS_XEN_TOOLS="-idirafter $SYSROOT/usr/include"
-    PREPEND_LDFLAGS_XEN_TOOLS="-L$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
-    WGET=/bin/false GIT=/bin/false)
+if [ $KIND = arm64 ]; then
+    MK=(make -C "$SRCCOPY" XEN_TARGET_ARCH=arm64 XEN_COMPILE_ARCH=x86_64
+        CROSS_COMPILE=aarch64-linux-gnu- CC=aarch64-linux-gnu-gcc
+        LD=aarch64-linux-gnu-ld
+        EXTRA_CFLAGS_XEN_TOOLS="-idirafter $SYSROOT/usr/include"
+        PREPEND_LDFLAGS_XEN_TOOLS="-L$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
+        WGET=/bin/false GIT=/bin/false)
+else
+    MK=(make -C "$SRCCOPY" XEN_TARGET_ARCH=x86_64 WGET=/bin/false GIT=/bin/false)
+fi
 
 # Debian's configure options (debian/rules), minus what only matters for
 # the parts we do not build.
-CONF_OPTS=(--host=aarch64-linux-gnu --build=x86_64-linux-gnu
-    --prefix=/usr --includedir=/usr/include
-    --libdir=/usr/lib/aarch64-linux-gnu
-    --with-libexec-libdir-suffix=/aarch64-linux-gnu
+if [ $KIND = arm64 ]; then
+    CONF_OPTS=(--host=aarch64-linux-gnu --build=x86_64-linux-gnu
+        --libdir=/usr/lib/aarch64-linux-gnu
+        --with-libexec-libdir-suffix=/aarch64-linux-gnu)
+else
+    CONF_OPTS=(--libdir=/usr/lib/x86_64-linux-gnu
+        --with-libexec-libdir-suffix=/x86_64-linux-gnu)
+fi
+CONF_OPTS+=(--prefix=/usr --includedir=/usr/include
     --mandir=/usr/share/man --infodir=/usr/share/info
     --sysconfdir=/etc --localstatedir=/var
     --with-libexec-leaf-dir=xen-4.17
@@ -92,18 +116,22 @@ conf_stamp=$( (printf '%s\n' "${CONF_OPTS[@]}" "$SYSROOT_KEY"
              sha256sum | cut -c1-16)
 if [ "$(cat "$BUILD/.conf-stamp" 2>/dev/null)" != "$conf_stamp" ] ||
    [ ! -f "$SRCCOPY/config/Tools.mk" ]; then
-    stage "xen tools: configure (arm64)"
+    stage "xen tools: configure ($KIND)"
     # Debian deletes config.{sub,guess} and the configure scripts: take
     # them from autotools-dev and autoconf, as debian/rules does.
     cp /usr/share/misc/config.sub /usr/share/misc/config.guess "$SRCCOPY/"
     (cd "$SRCCOPY" && ./autogen.sh) > "$BUILD/configure.log" 2>&1 ||
         { tail -20 "$BUILD/configure.log"; die "autogen.sh failed"; }
-    (cd "$SRCCOPY" &&
-     PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig \
-     PKG_CONFIG_SYSROOT_DIR=$SYSROOT \
-     CPPFLAGS="-idirafter $SYSROOT/usr/include" \
-     LDFLAGS="-L$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu" \
-     ./configure "${CONF_OPTS[@]}") >> "$BUILD/configure.log" 2>&1 ||
+    if [ $KIND = arm64 ]; then
+        (cd "$SRCCOPY" &&
+         PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig \
+         PKG_CONFIG_SYSROOT_DIR=$SYSROOT \
+         CPPFLAGS="-idirafter $SYSROOT/usr/include" \
+         LDFLAGS="-L$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu" \
+         ./configure "${CONF_OPTS[@]}")
+    else
+        (cd "$SRCCOPY" && ./configure "${CONF_OPTS[@]}")
+    fi >> "$BUILD/configure.log" 2>&1 ||
         { tail -30 "$BUILD/configure.log"; die "configure failed ($BUILD/configure.log)"; }
     echo "$conf_stamp" > "$BUILD/.conf-stamp"
 fi
@@ -118,6 +146,13 @@ log=$BUILD/make.log
     grep -E -A3 ': (error|warning):|undefined reference|\*\*\*' "$log" | head -40
     die "build failed ($log)"
 }
+
+if [ $KIND = x86 ]; then
+    [ -f "$SRCCOPY/tools/libs/light/libxenlight.so.4.17.0" ] && [ -x "$SRCCOPY/tools/xl/xl" ] ||
+        die "x86 build produced no libxenlight/xl"
+    info "x86_64 build ok ($(git -C "$XEN_SRC" describe --always --dirty))"
+    exit 0
+fi
 
 rm -rf "$cached.tmp"
 mkdir -p "$cached.tmp"
