@@ -5,7 +5,9 @@
 # dom0. libxl itself must start xenfv for them (device_model_override =
 # the cross-built QEMU), wait for it and for both devices' InitWait, and
 # let the guest run; the guest must find both devices where its device
-# tree says; `xl destroy` must stop xenfv and remove the devices.
+# tree says; `xl destroy` must stop xenfv and remove the devices. Then a broken
+# device model must make `xl create` fail and leave no domain or process
+# behind.
 #   The checks: xl -N shows the parsed device; the Xenstore layout of the
 #   generic device (4.18's) and the states; the device model's command
 #   line; the guest's device tree nodes and virtio devices (domu-init.sh
@@ -140,6 +142,32 @@ for p in /local/domain/0/backend/virtio/$domid /local/domain/0/backend/virtio_di
          /local/domain/0/device-model/$domid /libxl/$domid; do
     xenstore-exists $p 2>/dev/null && xv_fail "$p left behind after destroy"
 done
+# A broken device model (it reports running, then neither serves QMP nor
+# the devices): libxl must fail the creation, destroy the domain and stop
+# the device model. (libxl's QMP query after the start is what fails
+# first; the 10 s wait for InitWait is not reached.)
+cat > /run/dm-no-initwait <<'DM'
+#!/bin/sh
+# -xen-domid N is the first argument pair
+xenstore-write /local/domain/0/device-model/$2/state running
+exec sleep 1000
+DM
+chmod 755 /run/dm-no-initwait
+sed -e 's|^device_model_override = .*|device_model_override = "/run/dm-no-initwait"|' \
+    -e '/^dm_restrict/d' /domu/domu.cfg > /domu/domu-bad.cfg
+t4=$(up)
+if $XX create /domu/domu-bad.cfg > /run/xl-create-bad.log 2>&1; then
+    cat /run/xl-create-bad.log
+    xv_fail "xl create succeeded with a broken device model"
+fi
+t5=$(up)
+bad_s=$(awk "BEGIN { printf \"%.1f\", $t5 - $t4 }")
+grep -E 'unable to|wanted state|virtio device model|error' /run/xl-create-bad.log | head -8 | sed 's/^/dom0 xl-bad| /'
+$XX list 2>/dev/null | grep -q '^domu ' && xv_fail "domain left behind by the failed create"
+ps -o pid,args | grep -v grep | grep -q 'sleep 1000' &&
+    xv_fail "device model left running by the failed create"
+say "a broken device model: xl create fails in $bad_s s, nothing left behind"
+
 how=""
 [ $dmrestrict = 1 ] && how=" with dm_restrict"
-pass "libxl started xenfv$how (create $create_s s), Xenstore layout and InitWait ok, guest sees virtio-blk at 0x2000000 and virtio-rng at 0x2000200 (SPIs 33, 34), destroy $destroy_s s, xenfv gone"
+pass "libxl started xenfv$how (create $create_s s), Xenstore layout and InitWait ok, guest sees virtio-blk at 0x2000000 and virtio-rng at 0x2000200 (SPIs 33, 34), destroy $destroy_s s, xenfv gone; a broken DM fails xl create in $bad_s s, nothing left"
