@@ -148,17 +148,19 @@ static const char *xenfv_virtio_kind(uint32_t device_id)
 {
     switch (device_id) {
     case VIRTIO_ID_NET:
-        return "network device";
+        return "a network device";
     case VIRTIO_ID_BLOCK:
-        return "disk";
+        return "a disk";
     case VIRTIO_ID_CONSOLE:
-        return "console";
+        return "a console";
     case VIRTIO_ID_RNG:
-        return "entropy source";
+        return "an entropy source";
     case VIRTIO_ID_GPU:
-        return "GPU";
+        return "a GPU";
+    case VIRTIO_ID_INPUT:
+        return "an input device";
     default:
-        return "device";
+        return "a device";
     }
 }
 
@@ -355,7 +357,7 @@ static void xenfv_create_backends(XenFVMachineState *xms)
         if (backend && !xenfv_create_declared(xms, i, &err)) {
             g_autofree char *where = xenfv_slot_name(xms, i);
 
-            error_prepend(&err, "xenfv: %s, the %s %s: ", where,
+            error_prepend(&err, "xenfv: %s, %s %s: ", where,
                           xenfv_virtio_kind(backend->device_id),
                           backend->path);
             error_report_err(err);
@@ -390,7 +392,7 @@ static void xenfv_check_slot(XenFVMachineState *xms, int slot)
         return;
     }
     if (!vdev) {
-        error_report("xenfv: %s: domain %u has a %s (virtio,device%u, %s) "
+        error_report("xenfv: %s: domain %u has %s (virtio,device%x, %s) "
                      "there, but no -device gives it", where, xen_domid,
                      xenfv_virtio_kind(backend->device_id),
                      backend->device_id, backend->path);
@@ -398,7 +400,7 @@ static void xenfv_check_slot(XenFVMachineState *xms, int slot)
     }
     if (vdev->device_id != backend->device_id) {
         error_report("xenfv: %s: %s is virtio device %u, but domain %u has "
-                     "a %s (virtio,device%u, %s) there", where, vdev->name,
+                     "%s (virtio,device%x, %s) there", where, vdev->name,
                      vdev->device_id, xen_domid,
                      xenfv_virtio_kind(backend->device_id),
                      backend->device_id, backend->path);

@@ -7,7 +7,7 @@
  * disks of Xen 4.17 as backend/virtio_disk/<domid>/<devid> (base in
  * decimal, with the disk's backing in params and mode), the generic
  * devices of Xen 4.18 and later as backend/virtio/<domid>/<devid> (base
- * in hex, type "virtio,device<ID>"). Both carry the XenbusState of the
+ * in hex, type "virtio,device<ID>" with the ID in hex). Both carry the XenbusState of the
  * backend in "state": libxl writes Initialising and, for 4.17 disks,
  * waits for InitWait before it lets the guest run; on destruction it
  * writes Closing and waits for Closed before deleting the nodes.
@@ -111,15 +111,19 @@ static bool xen_virtio_parse_generic(XenVirtioBackends *backends,
     g_autofree char *type = xen_virtio_read(backends, dev, "type", errp);
     g_autofree char *transport = NULL;
     const char *id;
+    size_t digits;
 
     if (!type) {
         return false;
     }
-    if (!g_str_has_prefix(type, "virtio,device") ||
-        qemu_strtoui(type + strlen("virtio,device"), &id, 10,
-                     &dev->device_id) || *id || !dev->device_id) {
+    /* The device tree binding: the device ID in 1 to 8 lower-case hex digits */
+    id = g_str_has_prefix(type, "virtio,device") ?
+         type + strlen("virtio,device") : "";
+    digits = strspn(id, "0123456789abcdef");
+    if (!digits || digits > 8 || id[digits] ||
+        qemu_strtoui(id, NULL, 16, &dev->device_id) || !dev->device_id) {
         error_setg(errp, "xen: %s/type is '%s', not virtio,device<ID> "
-                   "with a virtio device ID", dev->path, type);
+                   "with a virtio device ID in hex", dev->path, type);
         return false;
     }
     transport = xen_virtio_read(backends, dev, "transport", errp);
