@@ -7,10 +7,11 @@
  * disks of Xen 4.17 as backend/virtio_disk/<domid>/<devid> (base in
  * decimal, with the disk's backing in params and mode), the generic
  * devices of Xen 4.18 and later as backend/virtio/<domid>/<devid> (base
- * in hex, type "virtio,device<ID>" with the ID in hex). Both carry the XenbusState of the
- * backend in "state": libxl writes Initialising and, for 4.17 disks,
- * waits for InitWait before it lets the guest run; on destruction it
- * writes Closing and waits for Closed before deleting the nodes.
+ * in hex, type "virtio,device<ID>" with the ID in hex). Both carry the
+ * XenbusState of the backend in "state": libxl writes Initialising and,
+ * for 4.17 disks, waits for InitWait before it lets the guest run; on
+ * destruction it writes Closing and waits for Closed before deleting the
+ * nodes.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
