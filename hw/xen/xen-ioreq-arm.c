@@ -275,7 +275,8 @@ static bool xen_arm_domain_alive(void)
     xc_domaininfo_t info;
     unsigned int vcpus;
 
-    switch (xen_arm_get_domain(&info)) {
+    /* -xen-domid-restrict leaves the domain information out of reach */
+    switch (xen_domid_restrict ? -1 : xen_arm_get_domain(&info)) {
     case 1:
         return !(info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown));
     case 0:

@@ -17,24 +17,18 @@ struct xs_handle {
     struct xfv_conn conn;
     Xentoolcore__Active_Handle tc_ah;
     int watch_fd;
-    int silent_fd;              /* after restriction: keeps watch_fd quiet */
 };
 
 /*
- * As in the real library, restriction cuts the connection; its watch
- * fd (there a pipe fed by a reader thread, which ends) goes silent.
+ * As in the real library, restriction cuts the connection. Watch events
+ * already on their way still arrive: the real library's reader thread
+ * delivers what it was waiting for before it ends.
  */
 static int xs_restrict_cb(Xentoolcore__Active_Handle *ah, uint16_t domid)
 {
     struct xs_handle *h = (void *)((char *)ah -
                                    offsetof(struct xs_handle, tc_ah));
-    int silent[2];
 
-    if (pipe(silent) < 0 || dup2(silent[0], h->watch_fd) < 0) {
-        return -1;
-    }
-    close(silent[0]);
-    h->silent_fd = silent[1];
     return xentoolcore__restrict_by_dup2_null(h->conn.fd);
 }
 
@@ -89,9 +83,6 @@ void xs_close(struct xs_handle *h)
     }
     xentoolcore__deregister_active_handle(&h->tc_ah);
     close(h->watch_fd);
-    if (h->silent_fd > 0) {
-        close(h->silent_fd);
-    }
     xfv_disconnect(&h->conn);
     free(h);
 }
