@@ -7,7 +7,7 @@
 # shellcheck shell=bash
 
 E2E_XEN_TOOLS=${E2E_XEN_TOOLS:-$TOP/work/build-xen-tools/out}
-XEN_TOOLS_MODES="mode-xl-virtio.sh"
+XEN_TOOLS_MODES="mode-xl-virtio.sh mode-xl-virtio-all.sh"
 
 XEN_TOOLS_NOTE=""
 build_dom0_xl() {
