@@ -27,6 +27,7 @@
 #include "hw/sysbus.h"
 #include "hw/virtio/virtio-mmio.h"
 #include "hw/xen/xen.h"
+#include "hw/xen/xen-grant-dma.h"
 #include "hw/xen/xen-ioreq-arm.h"
 #include "hw/xen/xen-virtio-backend.h"
 #include "net/net.h"
@@ -69,6 +70,9 @@ struct XenFVMachineState {
     DeviceState *spi;
     VirtIOMMIOProxy *transport[XENFV_NUM_TRANSPORTS];
     Notifier machine_done;
+
+    /* Why devices cannot reach grants the guest gives them, if they cannot */
+    Error *grant_dma_err;
 
     /* The guest's virtio devices that the toolstack put on our transports */
     XenVirtioBackends *backends;
@@ -216,6 +220,15 @@ static void xenfv_read_backends(XenFVMachineState *xms)
                          xms->declared[slot]->path, dev->path, dev->base);
             exit(1);
         }
+        if (dev->grants && xms->grant_dma_err) {
+            error_reportf_err(error_copy(xms->grant_dma_err),
+                              "xenfv: %s: the guest gives this device grant "
+                              "references, which this QEMU cannot map: ",
+                              dev->path);
+            error_printf("A virtio backend outside dom0 needs the Linux "
+                         "module xen-gntdev in its domain.\n");
+            exit(1);
+        }
         xms->declared[slot] = dev;
     }
 }
@@ -282,8 +295,22 @@ static DeviceState *xenfv_new_nic(XenFVMachineState *xms, Error **errp)
     return dev;
 }
 
+/*
+ * A device the guest gives grant references is behind Xen's grant
+ * "IOMMU" in its device tree: Linux then insists on
+ * VIRTIO_F_ACCESS_PLATFORM (iommu_platform) and refuses the device
+ * without it.
+ */
+static void xenfv_set_grants(DeviceState *dev, XenVirtioBackend *backend)
+{
+    if (backend->grants) {
+        qdev_prop_set_bit(dev, "iommu_platform", true);
+    }
+}
+
 /* A console on the next -serial, the one port of a virtio-serial device */
-static bool xenfv_new_console(XenFVMachineState *xms, BusState *bus,
+static bool xenfv_new_console(XenFVMachineState *xms,
+                              XenVirtioBackend *backend, BusState *bus,
                               Error **errp)
 {
     Chardev *chr = serial_hd(xms->next_serial);
@@ -297,7 +324,11 @@ static bool xenfv_new_console(XenFVMachineState *xms, BusState *bus,
     }
     xms->next_serial++;
     dev = xenfv_new_device("virtio-serial-device", errp);
-    if (!dev || !qdev_realize_and_unref(dev, bus, errp)) {
+    if (!dev) {
+        return false;
+    }
+    xenfv_set_grants(dev, backend);
+    if (!qdev_realize_and_unref(dev, bus, errp)) {
         return false;
     }
     port = xenfv_new_device("virtconsole", errp);
@@ -333,7 +364,7 @@ static bool xenfv_create_declared(XenFVMachineState *xms, int slot,
         dev = xenfv_new_nic(xms, errp);
         break;
     case VIRTIO_ID_CONSOLE:
-        return xenfv_new_console(xms, bus, errp);
+        return xenfv_new_console(xms, backend, bus, errp);
     case VIRTIO_ID_RNG:
         dev = xenfv_new_device("virtio-rng-device", errp);
         break;
@@ -342,6 +373,9 @@ static bool xenfv_create_declared(XenFVMachineState *xms, int slot,
         break;
     default:
         return true;
+    }
+    if (dev) {
+        xenfv_set_grants(dev, backend);
     }
     return dev && qdev_realize_and_unref(dev, bus, errp);
 }
@@ -396,6 +430,15 @@ static void xenfv_check_slot(XenFVMachineState *xms, int slot)
                      "there, but no -device gives it", where, xen_domid,
                      xenfv_virtio_kind(backend->device_id),
                      backend->device_id, backend->path);
+        exit(1);
+    }
+    if (backend->grants &&
+        !virtio_host_has_feature(vdev, VIRTIO_F_IOMMU_PLATFORM)) {
+        error_report("xenfv: %s: domain %u gives %s grant references "
+                     "(%s), but it lacks iommu_platform=on", where,
+                     xen_domid, vdev->name, backend->path);
+        error_printf("Linux refuses a device behind Xen's grant DMA "
+                     "without VIRTIO_F_ACCESS_PLATFORM.\n");
         exit(1);
     }
     if (vdev->device_id != backend->device_id) {
@@ -454,6 +497,9 @@ static void xenfv_init(MachineState *ms)
     if (xen_enabled()) {
         xen_arm_ioreq_init(&xms->ram, ms->ram_size, ms->smp.max_cpus,
                            &error_fatal);
+        /* Needed only if the guest gives grants: see xenfv_read_backends() */
+        xen_grant_dma_init(get_system_memory(), xen_domid,
+                           &xms->grant_dma_err);
         xenfv_read_backends(xms);
         xenfv_create_backends(xms);
         xms->machine_done.notify = xenfv_machine_done;

@@ -19,16 +19,20 @@
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/units.h"
+#include "qemu/rcu.h"
 #include "exec/address-spaces.h"
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
 #include "hw/xen/xen-hvm-common.h"
 #include "hw/xen/xen-ioreq-arm.h"
+#include "hw/xen/xen-grant-dma.h"
+#include "hw/virtio/virtio-mmio.h"
 #include "hw/xen/xen-legacy-backend.h"
 #include "sysemu/runstate.h"
 #include "sysemu/runstate-action.h"
 #include "sysemu/xen.h"
 #include "sysemu/xen-mapcache.h"
+#include "standard-headers/linux/virtio_mmio.h"
 #include "trace.h"
 
 #define XEN_ARM_WATCH_TOKEN "xen-arm-domain"
@@ -67,6 +71,33 @@ static const char *xen_arm_ioreq_problem(const ioreq_t *req)
     return NULL;
 }
 
+/*
+ * A virtio driver takes its rings back as soon as the write that resets
+ * the device (Status 0) completes. QEMU lets go of its mappings of the
+ * rings only after an RCU grace period, and a grant still mapped then
+ * cannot be ended by the guest (Linux stops using the device). Such a
+ * write, while grants are mapped, is served here and answered only once
+ * those mappings are gone.
+ */
+static bool xen_arm_resets_virtio(const ioreq_t *req)
+{
+    MemoryRegionSection section;
+    bool reset;
+
+    if (req->dir != IOREQ_WRITE || req->data != 0 ||
+        !xen_grant_dma_mapped()) {
+        return false;
+    }
+    section = memory_region_find(get_system_memory(), req->addr, req->size);
+    if (!section.mr) {
+        return false;
+    }
+    reset = object_dynamic_cast(section.mr->owner, TYPE_VIRTIO_MMIO) &&
+            section.offset_within_region == VIRTIO_MMIO_STATUS;
+    memory_region_unref(section.mr);
+    return reset;
+}
+
 bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
 {
     const char *problem;
@@ -74,6 +105,13 @@ bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
     switch (req->type) {
     case IOREQ_TYPE_COPY:
         problem = xen_arm_ioreq_problem(req);
+        if (!problem && xen_arm_resets_virtio(req)) {
+            address_space_write(&address_space_memory, req->addr,
+                                MEMTXATTRS_UNSPECIFIED, &req->data,
+                                req->size);
+            drain_call_rcu();
+            return true;
+        }
         if (!problem) {
             /* A read fills only req->size bytes of data */
             if (req->dir == IOREQ_READ) {
@@ -146,13 +184,14 @@ static const MemoryListener xen_arm_memory_listener = {
 /*
  * Guest RAM is the domain's own memory, reached through the map cache;
  * the machine's RAM block comes first, at ram_addr_t 0, so its offsets
- * are guest physical addresses. Xen has nowhere to put any other RAM
- * block (a device's own RAM, say).
+ * are guest physical addresses. The grant window is the pages the guest
+ * granted us, also reached through the map cache. Xen has nowhere to put
+ * any other RAM block (a device's own RAM, say).
  */
 void xen_ram_alloc(ram_addr_t ram_addr, ram_addr_t size, MemoryRegion *mr,
                    Error **errp)
 {
-    if (ram_addr == 0) {
+    if (ram_addr == 0 || xen_mr_is_grants(mr)) {
         return;
     }
     error_setg(errp, "xen: RAM region '%s' cannot be backed: a Xen Arm "

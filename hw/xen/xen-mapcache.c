@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 
 #include "hw/xen/xen-legacy-backend.h"
+#include "hw/xen/xen-grant-dma.h"
 #include "qemu/bitmap.h"
 
 #include "sysemu/runstate.h"
@@ -373,9 +374,13 @@ tryagain:
 }
 
 uint8_t *xen_map_cache(hwaddr phys_addr, hwaddr size,
-                       uint8_t lock, bool dma)
+                       uint8_t lock, bool dma, bool is_write)
 {
     uint8_t *p;
+
+    if (xen_grant_dma_contains(phys_addr)) {
+        return xen_grant_dma_map(phys_addr, size, lock, is_write);
+    }
 
     mapcache_lock();
     p = xen_map_cache_unlocked(phys_addr, size, lock, dma);
@@ -391,6 +396,10 @@ ram_addr_t xen_ram_addr_from_mapcache(void *ptr)
     hwaddr size;
     ram_addr_t raddr;
     int found = 0;
+
+    if (xen_grant_dma_ram_addr(ptr, &raddr)) {
+        return raddr;
+    }
 
     mapcache_lock();
     QTAILQ_FOREACH(reventry, &mapcache->locked_entries, next) {
@@ -483,6 +492,9 @@ static void xen_invalidate_map_cache_entry_unlocked(uint8_t *buffer)
 
 void xen_invalidate_map_cache_entry(uint8_t *buffer)
 {
+    if (xen_grant_dma_unmap(buffer)) {
+        return;
+    }
     mapcache_lock();
     xen_invalidate_map_cache_entry_unlocked(buffer);
     mapcache_unlock();

@@ -102,6 +102,8 @@ static bool xen_virtio_parse_disk(XenVirtioBackends *backends,
         return false;
     }
     dev->read_only = !strcmp(mode, "r");
+    /* libxl 4.17 links the device to its grant IOMMU iff we are not dom0 */
+    dev->grants = backends->self != 0;
     return true;
 }
 
@@ -111,6 +113,7 @@ static bool xen_virtio_parse_generic(XenVirtioBackends *backends,
 {
     g_autofree char *type = xen_virtio_read(backends, dev, "type", errp);
     g_autofree char *transport = NULL;
+    g_autofree char *grant_usage = NULL;
     const char *id;
     size_t digits;
 
@@ -136,6 +139,9 @@ static bool xen_virtio_parse_generic(XenVirtioBackends *backends,
                    dev->path, transport);
         return false;
     }
+    grant_usage = xen_virtio_read(backends, dev, "grant_usage", NULL);
+    dev->grants = grant_usage ? strcmp(grant_usage, "0") != 0
+                              : backends->self != 0;
     return true;
 }
 
@@ -199,7 +205,8 @@ static bool xen_virtio_read_layout(XenVirtioBackends *backends,
             break;
         }
         trace_xen_virtio_backend(dev->path, dev->base, dev->irq,
-                                 dev->device_id, dev->params ?: "");
+                                 dev->device_id, dev->params ?: "",
+                                 dev->grants);
     }
     free(devids);
     return i == num;
@@ -210,6 +217,29 @@ static void xen_virtio_backends_free(XenVirtioBackends *backends)
     xs_daemon_close(backends->xs);
     g_ptr_array_free(backends->devices, true);
     g_free(backends);
+}
+
+/*
+ * Our domain ID, in our Xenstore home (xen-init-dom0 and libxl write it);
+ * without one we are taken to be dom0.
+ */
+static bool xen_virtio_read_self(XenVirtioBackends *backends, Error **errp)
+{
+    unsigned int len;
+    char *val = xs_read(backends->xs, XBT_NULL, "domid", &len);
+    bool ok;
+
+    if (!val) {
+        backends->self = 0;
+        return true;
+    }
+    ok = !qemu_strtoui(val, NULL, 10, &backends->self);
+    if (!ok) {
+        error_setg(errp, "xen: this domain's ID in Xenstore is not a "
+                   "number: '%s'", val);
+    }
+    free(val);
+    return ok;
 }
 
 XenVirtioBackends *xen_virtio_backends_read(unsigned int domid,
@@ -229,6 +259,10 @@ XenVirtioBackends *xen_virtio_backends_read(unsigned int domid,
         return NULL;
     }
 
+    if (!xen_virtio_read_self(backends, errp)) {
+        xen_virtio_backends_free(backends);
+        return NULL;
+    }
     for (i = 0; i < ARRAY_SIZE(xen_virtio_layouts); i++) {
         if (!xen_virtio_read_layout(backends, &xen_virtio_layouts[i], errp)) {
             xen_virtio_backends_free(backends);

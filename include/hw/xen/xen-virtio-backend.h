@@ -21,12 +21,14 @@ typedef struct XenVirtioBackend {
     char *vdev;             /* a 4.17 disk's name (xvda...), or NULL */
     char *params;           /* a 4.17 disk's backing file or device */
     bool read_only;
+    bool grants;            /* the guest gives it grants, not addresses */
     bool removed;           /* the toolstack deleted its nodes */
 } XenVirtioBackend;
 
 typedef struct XenVirtioBackends {
     struct xs_handle *xs;
     unsigned int domid;
+    unsigned int self;      /* our own domain */
     GPtrArray *devices;     /* of XenVirtioBackend, in order of base */
     bool announced;         /* InitWait was written */
 } XenVirtioBackends;
