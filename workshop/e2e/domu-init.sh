@@ -24,11 +24,13 @@ mount -t devtmpfs devtmpfs /dev
 mode=marker
 blk_bytes=1048576
 bench_secs=3
+vda_wait=10
 for a in $(cat /proc/cmdline); do
     case $a in
     e2e=*) mode=${a#e2e=} ;;
     e2e_blk_bytes=*) blk_bytes=${a#e2e_blk_bytes=} ;;
     e2e_bench_secs=*) bench_secs=${a#e2e_bench_secs=} ;;
+    e2e_vda_wait=*) vda_wait=${a#e2e_vda_wait=} ;;
     esac
 done
 
@@ -183,9 +185,9 @@ ioreq)
 blk)
     load virtio_mmio && load virtio_blk || { done_ FAIL modules; sleep 100000; }
     i=0
-    while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+    while [ ! -b /dev/vda ] && [ $i -lt $((vda_wait * 10)) ]; do usleep 100000; i=$((i + 1)); done
     if [ ! -b /dev/vda ]; then
-        say "no /dev/vda after 10 s"; cat /proc/partitions; dmesg | tail -20
+        say "no /dev/vda after $vda_wait s"; cat /proc/partitions; dmesg | tail -20
         done_ FAIL no-vda
     else
         say "/dev/vda: $(cat /sys/block/vda/size) sectors"

@@ -1,0 +1,140 @@
+# shellcheck shell=sh
+# e2e mode driver-domain (sourced by dom0-init.sh from /etc/e2e/modes/;
+# boot passes Xen xsm=dummy for it): issue 8, a driver domain serving a
+# guest's disk with a restricted device model, Debian's stock xl only.
+#  1. dom0 copies its own root (QEMU, libraries, xenstore-utils, the
+#     launcher, modules; without /domu) into an uncompressed initrd and
+#     creates the driver domain `dd` from it (driver_domain=1, the same
+#     Debian kernel, e2e=dd-role: dd-role.sh). dd makes /dd/disk.img and
+#     runs xenfv-launcher with XENFV_QEMU_ARGS=-xen-domid-restrict.
+#  2. A watcher in dom0 sees libxl write dd's backend/virtio_disk/<guest>
+#     and runs xc-set-target dd <guest> (XEN_DOMCTL_set_target: without it
+#     dd may not run an ioreq server for the guest), then tells dd's QEMU
+#     wrapper through dd's Xenstore home.
+#  3. `xl create` (no -p) of a guest (e2e=blk) with
+#     disk = [ '...,backendtype=standalone,specification=virtio,backend=dd,target=/dd/disk.img' ]
+#     The guest's kernel (no CONFIG_XEN_VIRTIO) probes the device after
+#     the deferred-probe timeout and uses guest physical addresses; xenfv
+#     maps them by foreign mapping, allowed because dd is the target.
+#  4. The guest's pattern round trip on /dev/vda; dd's md5 of the image;
+#     `xl destroy` of the guest; dd answers Closing, removes the backend,
+#     the launcher stops QEMU; the image again; `xl destroy dd`; nothing
+#     left.
+[ -x $Q ] || skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
+setup_xen
+xl dmesg | grep -iE 'xsm|silo|flask' | sed 's/^/dom0 xen| /'
+xl dmesg | grep -q 'SILO' && fail "Xen runs XSM SILO (boot did not pass xsm=dummy)"
+
+# 1. the driver domain
+t0=$(up)
+(cd / && find . -xdev \( -path ./domu -o -path ./usr/lib/xenfv-xl \) -prune -o -print |
+    cpio -o -H newc > /run/dd-initrd.cpio 2>/dev/null) || fail "packing the driver domain's initrd"
+say "dd initrd: $(wc -c < /run/dd-initrd.cpio) bytes in $(awk "BEGIN { printf \"%.1f\", $(up) - $t0 }") s"
+cat > /domu/dd.cfg <<EOF2
+name="dd"
+kernel="/domu/Image"
+ramdisk="/run/dd-initrd.cpio"
+extra="console=hvc0 rdinit=/init e2e=dd-role e2e_domu_mem=$domu_mem e2e_blk_bytes=$blk_bytes"
+memory=320
+vcpus=1
+driver_domain=1
+EOF2
+xl $xlv create /domu/dd.cfg || fail "xl create dd rc=$?"
+ddid=$(xl domid dd) || fail "no domid for dd"
+rm -f /run/dd-initrd.cpio
+DDH=/local/domain/$ddid
+ddsays() { [ "$(xenstore-read $DDH/data/e2e/state 2>/dev/null)" = ready ]; }
+wait_for 120 ddsays || fail "driver domain not ready within 120 s"
+say "driver domain $ddid ready ($(awk "BEGIN { printf \"%.1f\", $(up) - $t0 }") s after dom0 started packing)"
+
+# 2. the target watcher
+(
+    n=0
+    while [ $n -lt 600 ]; do
+        for g in $(xenstore-list $DDH/backend/virtio_disk 2>/dev/null); do
+            [ -e /run/target-$g ] && continue
+            : > /run/target-$g
+            tg=$(up)
+            if out=$(xc-set-target $ddid $g 2>&1); then
+                xenstore-write $DDH/data/e2e/target/$g ok
+            else
+                xenstore-write $DDH/data/e2e/target/$g "fail: $out"
+            fi
+            echo "[$tg -> $(up)] $out"
+        done
+        usleep 100000
+        n=$((n + 1))
+    done
+) > /run/target.log 2>&1 &
+twatch=$!
+xenstore-watch $DDH/backend/virtio_disk | while read -r p; do
+    case $p in */state) echo "$(up) $p $(xenstore-read "$p" 2>/dev/null)" ;; esac
+done > /run/states.log 2>&1 &
+
+# 3. the guest
+DDDISK='format=raw,vdev=xvda,backendtype=standalone,specification=virtio,backend=dd,target=/dd/disk.img'
+cat > /domu/domu.cfg <<EOF2
+name="domu"
+kernel="/domu/Image"
+ramdisk="/domu/initrd.gz"
+extra="console=hvc0 rdinit=/init e2e=blk e2e_blk_bytes=$blk_bytes e2e_vda_wait=60"
+memory=$domu_mem
+vcpus=1
+disk=['$DDDISK']
+EOF2
+t0=$(up)
+xl $xlv create /domu/domu.cfg > /run/xl-create.log 2>&1 || {
+    sed 's/^/dom0 xl-create| /' /run/xl-create.log
+    sed 's/^/dom0 target| /' /run/target.log
+    fail "xl create of the guest rc=$? (no InitWait from dd within 10 s?)"
+}
+t1=$(up)
+domid=$(xl domid domu)
+create_s=$(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")
+say "guest domain $domid: xl create $create_s s"
+sed 's/^/dom0 target| /' /run/target.log
+grep -q 'is now the device-model domain' /run/target.log || fail "xc-set-target failed"
+wait_for 150 guest_says domu E2E-DOMU-DONE || fail "guest did not finish within 150 s"
+t2=$(up)
+tr -d '\r' < $CONSLOG/guest-domu.log | grep -iE 'E2E|virtio|iommu|defer|vda' | sed 's/^/domU| /'
+guest_says domu 'E2E-DOMU-DONE blk OK' || fail "in-guest virtio-blk test failed"
+guest_s=$(awk "BEGIN { printf \"%.1f\", $t2 - $t1 }")
+want=$(yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" | md5sum | cut -d' ' -f1)
+# ask_md5 TAG: dd's md5 of its image
+ask_md5() {
+    xenstore-write $DDH/data/e2e/ask $1
+    wait_for 20 xenstore-read $DDH/data/e2e/md5/$1 > /dev/null 2>&1 || fail "dd did not answer md5 $1"
+    xenstore-read $DDH/data/e2e/md5/$1
+}
+got=$(ask_md5 served)
+say "image in dd: md5 $got, expected $want"
+[ "$got" = "$want" ] || fail "the image in dd does not hold the guest's pattern"
+
+# 4. teardown
+t0=$(up)
+xl $xlv destroy domu > /run/destroy.log 2>&1 || { cat /run/destroy.log; fail "xl destroy failed"; }
+t1=$(up)
+destroy_s=$(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }")
+say "xl destroy of the guest: $destroy_s s"
+gone() { xenstore-read $DDH/data/e2e/gone/$domid > /dev/null 2>&1; }
+wait_for 30 gone || fail "dd did not report the guest's QEMU gone within 30 s"
+t2=$(up)
+dmgone=$(xenstore-read $DDH/data/e2e/gone/$domid)
+say "dd: $dmgone (reported $(awk "BEGIN { printf \"%.2f\", $t2 - $t0 }") s after xl destroy started)"
+sed 's/^/dom0 states| /' /run/states.log
+xl list | sed 's/^/dom0 xl-list| /'
+xenstore-exists $DDH/backend/virtio_disk/$domid && fail "backend nodes of the guest left in dd"
+xenstore-exists /local/domain/$domid && fail "the guest's Xenstore home left"
+got=$(ask_md5 destroyed)
+[ "$got" = "$want" ] || fail "the image in dd changed after xl destroy (md5 $got)"
+# The guest stays a dying domain while its device-model domain lives
+# (the target reference): xl destroy dd releases it.
+zombie=$(xl list | awk -v d=$domid '$2 == d' | wc -l)
+xl destroy dd || fail "xl destroy dd"
+left() { [ "$(xl list | tail -n +2 | grep -vc '^Domain-0 ')" = 0 ]; }
+wait_for 20 left || { xl list; fail "domains left after xl destroy dd"; }
+n=0
+for f in /proc/[0-9]*/cmdline; do grep -q qemu-system-aarch64 $f 2>/dev/null && n=$((n + 1)); done
+[ $n = 0 ] || fail "$n QEMU processes in dom0"
+kill $twatch 2>/dev/null
+pass "driver domain $ddid served guest $domid with a restricted xenfv: xl create $create_s s; guest round trip done $guest_s s later; xl destroy $destroy_s s; $dmgone; guest still listed after destroy while dd lived: $zombie; nothing left after xl destroy dd"
