@@ -11,7 +11,7 @@ DD_FILES="mode-driver-domain.sh:driver-domain.sh dd-role.sh:dd-role.sh"
 build_dom0_dd() {
     local key gccv sr L misc st f
     gccv=$(aarch64-linux-gnu-gcc -dumpfullversion)
-    key=$( (echo dom0-dd-recipe-1; echo "$gccv"; debkeys libxen-dev libxenmisc4.17 libc6
+    key=$( (echo dom0-dd-recipe-2; echo "$gccv"; debkeys libxen-dev libxenmisc4.17 libc6
             cat "$E2E_DIR/xc-set-target.c"
             for f in $DD_FILES; do cat "$E2E_DIR/${f%%:*}"; done) | hash16)
     DOM0_DD=$PARTS/dom0-dd-$key.cpio.gz
@@ -26,7 +26,7 @@ build_dom0_dd() {
     mkdir -p "$st/usr/local/bin" "$st/etc/e2e/modes"
     aarch64-linux-gnu-gcc -O2 -Wall -Wextra -o "$st/usr/local/bin/xc-set-target" \
         -I"$sr/usr/include" "$E2E_DIR/xc-set-target.c" \
-        -L"$misc" -L"$L" -Wl,-rpath-link="$L:$misc" -l:libxenctrl.so.4.17 ||
+        -L"$misc" -L"$L" -Wl,-rpath-link="$L:$misc" -l:libxenctrl.so.4.17 -lxendevicemodel ||
         die "xc-set-target build failed"
     for f in $DD_FILES; do
         install -m 644 "$E2E_DIR/${f%%:*}" "$st/etc/e2e/modes/${f#*:}"

@@ -5,12 +5,16 @@
  * (dummy) XSM policy a driver domain may run an ioreq server for a guest,
  * foreign-map its RAM and use device-model operations on it only once it is
  * the guest's target (see driver-domain.md).
+ * xc-set-target -q GUEST (in the device-model domain): print what
+ * xendevicemodel_nr_vcpus() says about GUEST (a dm_op: is this domain
+ * allowed to be its device model?).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xenctrl.h>
+#include <xendevicemodel.h>
 
 int main(int argc, char **argv)
 {
@@ -19,6 +23,20 @@ int main(int argc, char **argv)
     char *end;
     int rc;
 
+    if (argc == 3 && !strcmp(argv[1], "-q")) {
+        xendevicemodel_handle *dmod = xendevicemodel_open(NULL, 0);
+        unsigned int vcpus = 0;
+
+        if (!dmod) {
+            fprintf(stderr, "xendevicemodel_open: %s\n", strerror(errno));
+            return 1;
+        }
+        rc = xendevicemodel_nr_vcpus(dmod, strtoul(argv[2], NULL, 10), &vcpus);
+        printf("xendevicemodel_nr_vcpus(%s) = %d (%s), vcpus %u\n", argv[2], rc,
+               rc ? strerror(errno) : "ok", vcpus);
+        xendevicemodel_close(dmod);
+        return rc ? 1 : 0;
+    }
     if (argc != 3) {
         fprintf(stderr, "usage: %s DM-DOMID GUEST-DOMID\n", argv[0]);
         return 2;
