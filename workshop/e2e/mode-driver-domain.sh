@@ -161,11 +161,15 @@ got=$(ask_md5 destroyed)
 # The guest stays a dying domain while its device-model domain lives
 # (the target reference): xl destroy dd releases it.
 zombie=$(xl list | awk -v d=$domid '$2 == d' | wc -l)
+t0=$(up)
 xl destroy dd || fail "xl destroy dd"
+t1=$(up)
 left() { [ "$(xl list | tail -n +2 | grep -vc '^Domain-0 ')" = 0 ]; }
-wait_for 20 left || { xl list; fail "domains left after xl destroy dd"; }
+wait_for 30 left || { xl list; fail "domains left after xl destroy dd"; }
+dd_t=$(awk -v a=$t0 -v b=$t1 -v c=$(up) 'BEGIN { printf "xl destroy dd %.2f s, only Domain-0 listed %.2f s after it started", b - a, c - a }')
+say "$dd_t"
 n=0
 for f in /proc/[0-9]*/cmdline; do grep -q qemu-system-aarch64 $f 2>/dev/null && n=$((n + 1)); done
 [ $n = 0 ] || fail "$n QEMU processes in dom0"
 kill $twatch 2>/dev/null
-pass "driver domain $ddid served guest $domid with a restricted xenfv: xl create $create_s s ($hs_t); $guest_t; $mem_t; round trip done $guest_s s after xl create; xl destroy $destroy_s s; $dmgone; guest still listed after destroy while dd lived: $zombie; nothing left after xl destroy dd"
+pass "driver domain $ddid served guest $domid with a restricted xenfv: xl create $create_s s ($hs_t); $guest_t; $mem_t; round trip done $guest_s s after xl create; xl destroy $destroy_s s; $dmgone; guest still listed after destroy while dd lived: $zombie; $dd_t, no QEMU in dom0"
