@@ -89,6 +89,13 @@ t0=$(up)
 xl $xlv create /domu/domu.cfg > /run/xl-create.log 2>&1 || {
     sed 's/^/dom0 xl-create| /' /run/xl-create.log
     sed 's/^/dom0 target| /' /run/target.log
+    sed 's/^/dom0 states| /' /run/states.log
+    # is dd alive? (xl debug-keys: its vCPU state and registers in Xen's log)
+    xenstore-ls $DDH/data 2>&1 | sed 's/^/dom0 dd-data| /'
+    xl vcpu-list dd 2>&1 | sed 's/^/dom0 vcpu-list| /'
+    xl debug-keys q
+    xl debug-keys 0
+    xl dmesg | tail -n 80 | sed 's/^/dom0 xen| /'
     fail "xl create of the guest rc=$? (no InitWait from dd within 10 s?)"
 }
 t1=$(up)
