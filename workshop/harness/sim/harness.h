@@ -57,9 +57,6 @@ int make_disk(struct ctx *c, const char *name, char *path, size_t len);
 enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
                           unsigned seed);
 
-/* Does the QEMU binary know grant DMA (its xen_grant_dma trace events)? */
-bool qemu_has_grant_dma(struct ctx *c);
-
 /* QMP: send one command (JSON text) and wait for its "return". */
 int qmp_command(struct ctx *c, const char *json, char *reply, size_t len);
 

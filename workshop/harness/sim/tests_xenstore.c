@@ -482,11 +482,6 @@ static enum result test_xs_grants(struct ctx *c)
     int fd = make_disk(c, "disk0.img", img, sizeof(img));
     struct vdev d;
 
-    if (!qemu_has_grant_dma(c)) {
-        report("this QEMU has no grant DMA (no xen_grant_dma_* trace "
-               "events)");
-        return SKIP;
-    }
     CHECK(fd >= 0, "disk image");
     snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img);
     xs_add(c, &generic);
