@@ -214,6 +214,26 @@ void sim_inject(struct sim *s, int op, int err, int count)
     s->inject_count = count;
 }
 
+void sim_balloon(struct sim *s, uint64_t gpa, bool out)
+{
+    uint64_t pfn = gpa >> 12;
+
+    pthread_mutex_lock(&s->lock);
+    if (out) {
+        ranges_add(s->ballooned, &s->nr_ballooned, pfn, pfn);
+    } else {
+        ranges_remove(s->ballooned, &s->nr_ballooned, pfn, pfn);
+    }
+    sim_log(s, "sim: guest page 0x%lx ballooned %s", (unsigned long)gpa,
+            out ? "out" : "in");
+    pthread_mutex_unlock(&s->lock);
+}
+
+static bool ballooned(struct sim *s, uint64_t pfn)
+{
+    return ranges_contain(s->ballooned, s->nr_ballooned, pfn, pfn);
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static void deliver(struct sim *s, uint32_t lp)
@@ -413,7 +433,8 @@ static int op_hvm_param_get(struct call *k)
 
 /*
  * Per-frame errors as privcmd's mmapbatch_v2 reports them: frames that
- * are not guest RAM give -EINVAL (add_to_physmap of a foreign gfn).
+ * are not guest RAM, or that the guest ballooned out, give -EINVAL
+ * (add_to_physmap of a foreign gfn).
  */
 static int op_fmem_map(struct call *k)
 {
@@ -439,7 +460,7 @@ static int op_fmem_map(struct call *k)
         off[i] = 0;
         if (k->req->domid != s->domid || s->dom == DOM_GONE) {
             errs[i] = -ESRCH;
-        } else if (o < 0 || s->dom == DOM_DYING) {
+        } else if (o < 0 || s->dom == DOM_DYING || ballooned(s, pfn[i])) {
             errs[i] = -EINVAL;
         } else {
             errs[i] = 0;
@@ -491,12 +512,13 @@ static int op_gnt_map(struct call *k)
                                                     : NULL;
 
         if (!g || !g->used || (writable && g->ro) ||
-            pfn_offset(s, g->gfn) < 0) {
+            pfn_offset(s, g->gfn) < 0 || ballooned(s, g->gfn)) {
             size_t l = strlen(k->desc);
 
             snprintf(k->desc + l, sizeof(k->desc) - l, " bad ref %u (%s)",
                      ref[i], !g || !g->used ? "not granted" :
-                     writable && g->ro ? "read-only" : "not RAM");
+                     writable && g->ro ? "read-only" :
+                     ballooned(s, g->gfn) ? "ballooned out" : "not RAM");
             return fail(k, EINVAL);
         }
     }

@@ -146,6 +146,13 @@ struct sim {
     uint32_t grant_hint;
     unsigned grant_maps, grant_unmaps, grants_busy, grants_mapped;
 
+    /*
+     * Frames the guest gave back to Xen (ballooned out): foreign maps of
+     * them fail frame by frame, grant maps of them fail.
+     */
+    struct range ballooned[MAX_RANGES];
+    int nr_ballooned;
+
     /* failure injection: the next inject_count calls of inject_op fail */
     int inject_op, inject_errno, inject_count;
 
@@ -178,6 +185,8 @@ void sim_log(struct sim *s, const char *fmt, ...)
 void sim_destroy_domain(struct sim *s, bool leave_dying);
 void sim_shutdown_domain(struct sim *s, unsigned reason);
 void sim_inject(struct sim *s, int op, int err, int count);
+/* Balloon the guest page at gpa out (true) or back in (false). */
+void sim_balloon(struct sim *s, uint64_t gpa, bool out);
 const char *sim_op_name(int op);
 int sim_find_server_for(struct sim *s, uint64_t addr, unsigned size);
 void sim_send_event(struct sim *s, uint32_t guest_port);

@@ -295,6 +295,45 @@ static enum result destroy(struct ctx *c, bool dying)
     return PASS;
 }
 
+/*
+ * A domain that suspends (save, checkpoint) or asks for a soft reset
+ * shuts down and then runs again with the same ID: its device model must
+ * stay and serve it.  One that powers off is going away: it must exit.
+ */
+static enum result test_shutdown_reasons(struct ctx *c)
+{
+    static const struct { unsigned reason; const char *name; } stay[] = {
+        { SHUTDOWN_suspend, "suspend" }, { SHUTDOWN_soft_reset, "soft reset" },
+    };
+    struct sim *s = c->s;
+    uint64_t magic;
+
+    if (start(c) != PASS) {
+        return FAIL;
+    }
+    for (size_t i = 0; i < sizeof(stay) / sizeof(stay[0]); i++) {
+        pthread_mutex_lock(&s->lock);
+        sim_shutdown_domain(s, stay[i].reason);
+        pthread_mutex_unlock(&s->lock);
+        CHECK(!dm_wait_exit(c, 500), "device model exited on a %s "
+              "shutdown", stay[i].name);
+        pthread_mutex_lock(&s->lock);
+        s->shutdown = false;
+        pthread_mutex_unlock(&s->lock);
+        CHECK(guest_mmio(s, 0, MMIO_BASE, 4, false, &magic) == 0 &&
+              magic == 0x74726976, "the domain is not served after it "
+              "resumed from a %s shutdown", stay[i].name);
+    }
+    pthread_mutex_lock(&s->lock);
+    sim_shutdown_domain(s, SHUTDOWN_poweroff);
+    pthread_mutex_unlock(&s->lock);
+    CHECK(dm_wait_exit(c, 1000), "device model still running 1 s after the "
+          "domain powered off");
+    CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
+          "device model ended with status 0x%x", c->status);
+    return PASS;
+}
+
 static enum result test_destroy(struct ctx *c)
 {
     return destroy(c, false);
@@ -407,6 +446,15 @@ static enum result test_too_much_ram(struct ctx *c)
                              "-m 512M is more than");
 }
 
+/* Buffers above -m would fail: all of the domain's RAM must be served */
+static enum result test_too_little_ram(struct ctx *c)
+{
+    const char *args[] = { "-m", "64M", NULL };
+
+    return dm_expect_refusal(c, args, "with less RAM than the domain has",
+                             "-m 64M is less than the RAM domain");
+}
+
 static enum result test_map_resource_fails(struct ctx *c)
 {
     pthread_mutex_lock(&c->s->lock);
@@ -414,6 +462,16 @@ static enum result test_map_resource_fails(struct ctx *c)
     pthread_mutex_unlock(&c->s->lock);
     return dm_expect_refusal(c, NULL, "when the ioreq page cannot be mapped",
                              "failed to map the pages of ioreq server");
+}
+
+/* Xen refuses to forward a transport's range: nothing would serve it */
+static enum result test_claim_refused(struct ctx *c)
+{
+    pthread_mutex_lock(&c->s->lock);
+    sim_inject(c->s, XFV_OP_DM_MAP_RANGE, EEXIST, 1);
+    pthread_mutex_unlock(&c->s->lock);
+    return dm_expect_refusal(c, NULL, "when Xen refuses an MMIO range",
+                             "Xen does not forward domain 1's accesses to");
 }
 
 /* Only xenfv-fakedm has the doorbell: foreign mapping and SPIs. */
@@ -466,6 +524,12 @@ const struct test tests_core[] = {
       "no -xen-domid: QEMU refuses with a clear error" },
     { "too-much-ram", test_too_much_ram, 1 << DM_QEMU,
       "-m above the domain's RAM: DM fails cleanly" },
+    { "too-little-ram", test_too_little_ram, 1 << DM_QEMU,
+      "-m below the domain's RAM refused" },
+    { "shutdown-reasons", test_shutdown_reasons, 1 << DM_QEMU,
+      "suspend and soft reset keep the DM, power-off ends it" },
+    { "claim-refused", test_claim_refused, 1 << DM_QEMU,
+      "an MMIO range Xen will not forward: DM fails cleanly" },
     { "map-resource-fails", test_map_resource_fails,
       1 << DM_FAKE | 1 << DM_QEMU,
       "injected map_resource failure: DM fails, no server left behind" },

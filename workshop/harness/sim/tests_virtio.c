@@ -531,6 +531,49 @@ static enum result test_blk_grants(struct ctx *c)
 }
 
 /*
+ * Submit r, a write of 4 KiB to sector 16 that must fail: the device
+ * marks itself broken (NEEDS_RESET) or completes r with an error status,
+ * QEMU lives on and the image keeps what it had.  why: where r's data is.
+ */
+static enum result blk_expect_failure(struct ctx *c, struct vdev *d,
+                                      struct blk_req *r, int fd,
+                                      const char *why)
+{
+    uint8_t host[4096];
+    uint32_t status = 0;
+    bool completed = false;
+
+    memset(host, 0x5a, sizeof(host));
+    CHECK(pwrite(fd, host, sizeof(host), 16 * 512) == sizeof(host),
+          "image write");
+    CHECK(r->sector == 16 && r->len == sizeof(host), "request shape");
+    CHECK(blk_submit(d, &d->vq[0], r) >= 0, "ring full");
+    vq_kick(d, &d->vq[0]);
+    for (int i = 0; i < 200 && !completed; i++) {
+        completed = vq_pop(d, &d->vq[0], NULL) >= 0;
+        status = vdev_status(d);
+        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
+            break;
+        }
+        usleep(10000);
+    }
+    CHECK(dm_alive(c), "QEMU died on a request %s", why);
+    CHECK(pread(fd, host, sizeof(host), 16 * 512) == sizeof(host),
+          "image read");
+    for (size_t i = 0; i < sizeof(host); i++) {
+        CHECK(host[i] == 0x5a, "image byte %zu overwritten with 0x%02x by "
+              "a request %s", 16 * 512 + i, host[i], why);
+    }
+    CHECK((status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
+          (completed && *(uint8_t *)guest_ptr(d->s, r->status, 1) != 0),
+          "a request %s neither failed nor flagged NEEDS_RESET (device "
+          "status 0x%x, request %s, status byte %u)", why, status,
+          completed ? "completed" : "pending",
+          *(uint8_t *)guest_ptr(d->s, r->status, 1));
+    return PASS;
+}
+
+/*
  * A data descriptor outside guest RAM: QEMU must not crash, must not
  * touch the image, and the other transport must keep working.
  */
@@ -546,9 +589,6 @@ static enum result test_desc_outside_ram(struct ctx *c)
     int fd1 = make_disk(c, "disk1.img", img1, sizeof(img1));
     struct vdev d0, d1;
     struct blk_req r;
-    uint8_t host[4096];
-    uint32_t status = 0;
-    bool completed = false;
 
     snprintf(drive0, sizeof(drive0), "file=%s,if=none,format=raw,id=d0",
              img0);
@@ -562,34 +602,10 @@ static enum result test_desc_outside_ram(struct ctx *c)
           vdev_find(s, VIRTIO_ID_BLOCK, 1, &d1) >= 0, "two virtio-blk");
     CHECK(vdev_init(&d0, 0, 1) == 0 && vdev_init(&d1, 0, 1) == 0, "init");
     /* 0x80000000 is inside RAM bank 0's range but not populated. */
-    memset(host, 0x5a, sizeof(host));
-    CHECK(pwrite(fd0, host, sizeof(host), 16 * 512) == sizeof(host),
-          "image write");
     blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, 0x80000000ULL);
-    blk_submit(&d0, &d0.vq[0], &r);
-    vq_kick(&d0, &d0.vq[0]);
-    for (int i = 0; i < 200 && !completed; i++) {
-        completed = vq_pop(&d0, &d0.vq[0], NULL) >= 0;
-        status = vdev_status(&d0);
-        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
-            break;
-        }
-        usleep(10000);
+    if (blk_expect_failure(c, &d0, &r, fd0, "outside guest RAM") != PASS) {
+        return FAIL;
     }
-    CHECK(dm_alive(c), "QEMU died on a descriptor outside guest RAM");
-    CHECK(pread(fd0, host, sizeof(host), 16 * 512) == sizeof(host),
-          "image read");
-    for (size_t i = 0; i < sizeof(host); i++) {
-        CHECK(host[i] == 0x5a, "image byte %zu overwritten with 0x%02x by "
-              "a request whose data is outside guest RAM", 16 * 512 + i,
-              host[i]);
-    }
-    CHECK((status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
-          (completed && *(uint8_t *)guest_ptr(s, r.status, 1) != 0),
-          "bad descriptor neither failed the request nor flagged "
-          "NEEDS_RESET (device status 0x%x, request %s, status byte %u)",
-          status, completed ? "completed" : "pending",
-          *(uint8_t *)guest_ptr(s, r.status, 1));
     CHECK(log_has(c->dm_log, "virtio: bogus descriptor"),
           "the descriptor outside guest RAM was not logged");
     if (blk_roundtrip(c, &d1, fd1, 2) != PASS) {
@@ -597,6 +613,182 @@ static enum result test_desc_outside_ram(struct ctx *c)
     }
     CHECK(vdev_init(&d0, 0, 1) == 0, "re-initialising the faulted device");
     return blk_roundtrip(c, &d0, fd0, 3);
+}
+
+/*
+ * Start QEMU with two virtio-blk devices on disk0.img and disk1.img, with
+ * grant DMA if grants; d0 and d1 initialised.
+ */
+static enum result two_blk(struct ctx *c, bool grants, struct vdev *d0,
+                           struct vdev *d1, int *fd0, int *fd1)
+{
+    struct sim *s = c->s;
+    char img0[300], img1[300], drive0[400], drive1[400];
+    char dev0[120], dev1[120];
+    const char *args[] = {
+        "-drive", drive0, "-device", dev0,
+        "-drive", drive1, "-device", dev1, "-d", "guest_errors", NULL,
+    };
+    const char *iommu = grants ? ",iommu_platform=on" : "";
+
+    *fd0 = make_disk(c, "disk0.img", img0, sizeof(img0));
+    *fd1 = make_disk(c, "disk1.img", img1, sizeof(img1));
+    s->guest_grants = grants;
+    s->deny_foreign = grants;
+    snprintf(drive0, sizeof(drive0), "file=%s,if=none,format=raw,id=d0",
+             img0);
+    snprintf(drive1, sizeof(drive1), "file=%s,if=none,format=raw,id=d1",
+             img1);
+    snprintf(dev0, sizeof(dev0), "virtio-blk-device,drive=d0%s", iommu);
+    snprintf(dev1, sizeof(dev1), "virtio-blk-device,drive=d1%s", iommu);
+    if (*fd0 < 0 || *fd1 < 0 || dm_start(c, args) < 0 ||
+        dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, d0) >= 0 &&
+          vdev_find(s, VIRTIO_ID_BLOCK, 1, d1) >= 0, "two virtio-blk");
+    CHECK(vdev_init(d0, 0, 1) == 0 && vdev_init(d1, 0, 1) == 0, "init");
+    return PASS;
+}
+
+/*
+ * Guest pages Xen will not map: pages the guest ballooned out (and, for
+ * grant DMA, grants of them).  A buffer or a ring there must fail the
+ * device, not crash QEMU, and the other device must keep working.
+ */
+static enum result ballooned(struct ctx *c, bool grants)
+{
+    struct sim *s = c->s;
+    struct vdev d0, d1;
+    struct blk_req r;
+    uint64_t out, next;
+    int fd0, fd1;
+
+    if (two_blk(c, grants, &d0, &d1, &fd0, &fd1) != PASS) {
+        return FAIL;
+    }
+
+    /* A buffer on a page that is out */
+    out = guest_alloc(s, 4096, 4096);
+    sim_balloon(s, out, true);
+    blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, out);
+    if (blk_expect_failure(c, &d0, &r, fd0, "on a ballooned page") != PASS) {
+        return FAIL;
+    }
+    CHECK(log_has(c->dm_log, "virtio: bogus descriptor"),
+          "the buffer on a ballooned page was not logged");
+    if (blk_roundtrip(c, &d1, fd1, 50) != PASS) {
+        return FAIL;
+    }
+
+    /* Rings on a page that is out: the next one the allocator gives */
+    next = (s->alloc_next + 4095) & ~4095ULL;
+    sim_balloon(s, next, true);
+    CHECK(vdev_init(&d0, 0, 1) == 0, "init with the rings ballooned out");
+    CHECK(d0.vq[0].desc_gpa == next, "descriptor table at 0x%lx, not on "
+          "the ballooned page 0x%lx", (unsigned long)d0.vq[0].desc_gpa,
+          (unsigned long)next);
+    blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, guest_alloc(s, 4096,
+                                                               4096));
+    if (blk_expect_failure(c, &d0, &r, fd0, "on rings ballooned out") != PASS
+        || blk_roundtrip(c, &d1, fd1, 51) != PASS) {
+        return FAIL;
+    }
+
+    /* Both pages back: the device works again after a reset */
+    sim_balloon(s, out, false);
+    sim_balloon(s, next, false);
+    CHECK(vdev_init(&d0, 0, 1) == 0, "re-initialising the failed device");
+    if (blk_roundtrip(c, &d0, fd0, 52) != PASS) {
+        return FAIL;
+    }
+    return dm_alive(c) ? PASS : FAIL;
+}
+
+/*
+ * A page out while a device sets up its rings next to it, in its 1 MiB
+ * map cache bucket, then back in and used with its neighbour.  The
+ * rings' mappings of the bucket could not map that page, so the map
+ * cache maps the bucket a second time for it: each unmapping must drop
+ * the mapping it belongs to, or lock counts go wrong and QEMU aborts
+ * ("mapcache entry lock overflow") or unmaps memory still in use.
+ */
+static enum result test_mapcache_second_mapping(struct ctx *c)
+{
+    struct sim *s = c->s;
+    struct vdev d0, d1;
+    uint64_t out;
+    int fd0, fd1;
+
+    if (two_blk(c, false, &d0, &d1, &fd0, &fd1) != PASS) {
+        return FAIL;
+    }
+    out = guest_alloc(s, 8192, 1 << 20);
+    sim_balloon(s, out, true);
+    CHECK(vdev_init(&d0, 0, 1) == 0, "init next to a ballooned page");
+    CHECK(d0.vq[0].desc_gpa >> 20 == out >> 20, "rings not in the bucket "
+          "of the ballooned page");
+    sim_balloon(s, out, false);
+    for (int i = 0; i < 8; i++) {
+        struct blk_req rq[2];
+
+        blk_prepare(s, &rq[0], VIRTIO_BLK_T_IN, i, 4096, out);
+        blk_prepare(s, &rq[1], VIRTIO_BLK_T_IN, i, 4096, out + 4096);
+        if (blk_run(&d0, rq, 2) != PASS) {
+            report("round %d: a page back from the balloon, or its "
+                   "neighbour, did not work", i);
+            return FAIL;
+        }
+    }
+    if (blk_roundtrip(c, &d0, fd0, 53) != PASS ||
+        blk_roundtrip(c, &d1, fd1, 54) != PASS) {
+        return FAIL;
+    }
+    return dm_alive(c) ? PASS : FAIL;
+}
+
+static enum result test_ballooned(struct ctx *c)
+{
+    return ballooned(c, false);
+}
+
+static enum result test_ballooned_grants(struct ctx *c)
+{
+    return ballooned(c, true);
+}
+
+/*
+ * "stop" in the monitor stops QEMU, not the guest: Xen runs its vCPUs,
+ * and an access nobody serves is a data abort for the guest.  Its
+ * devices must still answer, and work on after "cont".
+ */
+static enum result test_stop_cont(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img[300], drive[400], reply[4096];
+    const char *args[] = {
+        "-drive", drive, "-device", "virtio-blk-device,drive=d0", NULL,
+    };
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    struct vdev d;
+    uint64_t magic = 0;
+
+    snprintf(drive, sizeof(drive), "file=%s,if=none,format=raw,id=d0", img);
+    if (fd < 0 || dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d) >= 0, "no virtio-blk");
+    CHECK(qmp_command(c, "{\"execute\": \"stop\"}", reply,
+                      sizeof(reply)) == 0, "stop");
+    CHECK(guest_mmio(s, 0, d.base + VIRTIO_MMIO_MAGIC_VALUE, 4, false,
+                     &magic) == 0, "the guest's read of a transport while "
+          "QEMU is stopped did not complete (data abort)");
+    CHECK(magic == 0x74726976, "MagicValue 0x%lx while stopped",
+          (unsigned long)magic);
+    CHECK(qmp_command(c, "{\"execute\": \"cont\"}", reply,
+                      sizeof(reply)) == 0, "cont");
+    CHECK(vdev_init(&d, RING_FEATURES, 1) == 0, "init after cont");
+    return blk_roundtrip(c, &d, fd, 60);
 }
 
 /*
@@ -1298,6 +1490,15 @@ const struct test tests_virtio[] = {
       "foreign mapping, grants released, bad grant logged", SMP },
     { "desc-outside-ram", test_desc_outside_ram, 1 << DM_QEMU,
       "virtio-blk descriptor outside guest RAM: survive, other device ok" },
+    { "stop-cont", test_stop_cont, 1 << DM_QEMU,
+      "monitor stop: the guest's devices still answer; cont" },
+    { "ballooned", test_ballooned, 1 << DM_QEMU,
+      "buffers and rings on ballooned-out pages fail the device, the "
+      "other works" },
+    { "ballooned-grants", test_ballooned_grants, 1 << DM_QEMU,
+      "the same with grant DMA (grants of ballooned-out pages)" },
+    { "mapcache-second-mapping", test_mapcache_second_mapping, 1 << DM_QEMU,
+      "a bucket mapped twice (page ballooned out, then in): exact locks" },
     { "irq-ack-race", test_irq_ack_race, 1 << DM_QEMU,
       "completion between InterruptStatus read and ACK: interrupt after "
       "EOI", SMP },
