@@ -296,14 +296,18 @@ static enum result destroy(struct ctx *c, bool dying)
 }
 
 /*
- * A domain that suspends (save, checkpoint) or asks for a soft reset
- * shuts down and then runs again with the same ID: its device model must
- * stay and serve it.  One that powers off is going away: it must exit.
+ * A shutdown does not end the device model: a domain that suspends (save,
+ * checkpoint) or asks for a soft reset runs again with the same ID and
+ * must be served; one that powers off, reboots or crashes has its
+ * devices taken down by the toolstack (Closing) before it is destroyed.
+ * Only a dying domain ends it.
  */
 static enum result test_shutdown_reasons(struct ctx *c)
 {
-    static const struct { unsigned reason; const char *name; } stay[] = {
+    static const struct { unsigned reason; const char *name; } why[] = {
         { SHUTDOWN_suspend, "suspend" }, { SHUTDOWN_soft_reset, "soft reset" },
+        { SHUTDOWN_poweroff, "power-off" }, { SHUTDOWN_reboot, "reboot" },
+        { SHUTDOWN_crash, "crash" },
     };
     struct sim *s = c->s;
     uint64_t magic;
@@ -311,24 +315,24 @@ static enum result test_shutdown_reasons(struct ctx *c)
     if (start(c) != PASS) {
         return FAIL;
     }
-    for (size_t i = 0; i < sizeof(stay) / sizeof(stay[0]); i++) {
+    for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
         pthread_mutex_lock(&s->lock);
-        sim_shutdown_domain(s, stay[i].reason);
+        sim_shutdown_domain(s, why[i].reason);
         pthread_mutex_unlock(&s->lock);
         CHECK(!dm_wait_exit(c, 500), "device model exited on a %s "
-              "shutdown", stay[i].name);
+              "shutdown", why[i].name);
         pthread_mutex_lock(&s->lock);
         s->shutdown = false;
         pthread_mutex_unlock(&s->lock);
         CHECK(guest_mmio(s, 0, MMIO_BASE, 4, false, &magic) == 0 &&
-              magic == 0x74726976, "the domain is not served after it "
-              "resumed from a %s shutdown", stay[i].name);
+              magic == 0x74726976, "the domain is not served after a %s "
+              "shutdown", why[i].name);
     }
     pthread_mutex_lock(&s->lock);
-    sim_shutdown_domain(s, SHUTDOWN_poweroff);
+    sim_destroy_domain(s, true);
     pthread_mutex_unlock(&s->lock);
     CHECK(dm_wait_exit(c, 1000), "device model still running 1 s after the "
-          "domain powered off");
+          "domain started dying");
     CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
           "device model ended with status 0x%x", c->status);
     return PASS;
@@ -527,7 +531,7 @@ const struct test tests_core[] = {
     { "too-little-ram", test_too_little_ram, 1 << DM_QEMU,
       "-m below the domain's RAM refused" },
     { "shutdown-reasons", test_shutdown_reasons, 1 << DM_QEMU,
-      "suspend and soft reset keep the DM, power-off ends it" },
+      "shutdowns (suspend, reboot, power-off ...) keep the DM; dying ends it" },
     { "claim-refused", test_claim_refused, 1 << DM_QEMU,
       "an MMIO range Xen will not forward: DM fails cleanly" },
     { "map-resource-fails", test_map_resource_fails,
