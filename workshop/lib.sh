@@ -180,10 +180,13 @@ EOF
 }
 
 # Deterministic identity for the commits we create in work/qemu, so the base
-# commit is the same on every machine.
+# commit is the same on every machine. It is no person: workshop/series
+# export refuses to sign patches with it.
+WORKSHOP_NAME="xenfv-arm workshop"
+WORKSHOP_EMAIL="workshop@xenfv-arm.invalid"
 git_fixed() {
-    GIT_AUTHOR_NAME="xenfv-arm workshop" GIT_AUTHOR_EMAIL="workshop@xenfv-arm.invalid" \
-    GIT_COMMITTER_NAME="xenfv-arm workshop" GIT_COMMITTER_EMAIL="workshop@xenfv-arm.invalid" \
+    GIT_AUTHOR_NAME=$WORKSHOP_NAME GIT_AUTHOR_EMAIL=$WORKSHOP_EMAIL \
+    GIT_COMMITTER_NAME=$WORKSHOP_NAME GIT_COMMITTER_EMAIL=$WORKSHOP_EMAIL \
     GIT_AUTHOR_DATE="2022-12-14T00:00:00Z" GIT_COMMITTER_DATE="2022-12-14T00:00:00Z" \
         git "$@"
 }
