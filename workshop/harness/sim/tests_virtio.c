@@ -616,6 +616,17 @@ static enum result test_desc_outside_ram(struct ctx *c)
 }
 
 /*
+ * The guest gives the page at gpa back to Xen, which then has its device
+ * models invalidate their map caches before the guest runs on
+ * (XENMEM_decrease_reservation).
+ */
+static int balloon_out(struct sim *s, uint64_t gpa)
+{
+    sim_balloon(s, gpa, true);
+    return guest_invalidate(s, 0);
+}
+
+/*
  * Start QEMU with two virtio-blk devices on disk0.img and disk1.img, with
  * grant DMA if grants; d0 and d1 initialised.
  */
@@ -670,7 +681,7 @@ static enum result ballooned(struct ctx *c, bool grants)
 
     /* A buffer on a page that is out */
     out = guest_alloc(s, 4096, 4096);
-    sim_balloon(s, out, true);
+    CHECK(balloon_out(s, out) == 0, "invalidation not answered");
     blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, out);
     if (blk_expect_failure(c, &d0, &r, fd0, "on a ballooned page") != PASS) {
         return FAIL;
@@ -683,7 +694,7 @@ static enum result ballooned(struct ctx *c, bool grants)
 
     /* Rings on a page that is out: the next one the allocator gives */
     next = (s->alloc_next + 4095) & ~4095ULL;
-    sim_balloon(s, next, true);
+    CHECK(balloon_out(s, next) == 0, "invalidation not answered");
     CHECK(vdev_init(&d0, 0, 1) == 0, "init with the rings ballooned out");
     CHECK(d0.vq[0].desc_gpa == next, "descriptor table at 0x%lx, not on "
           "the ballooned page 0x%lx", (unsigned long)d0.vq[0].desc_gpa,
@@ -724,7 +735,7 @@ static enum result test_mapcache_second_mapping(struct ctx *c)
         return FAIL;
     }
     out = guest_alloc(s, 8192, 1 << 20);
-    sim_balloon(s, out, true);
+    CHECK(balloon_out(s, out) == 0, "invalidation not answered");
     CHECK(vdev_init(&d0, 0, 1) == 0, "init next to a ballooned page");
     CHECK(d0.vq[0].desc_gpa >> 20 == out >> 20, "rings not in the bucket "
           "of the ballooned page");
