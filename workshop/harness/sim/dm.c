@@ -91,6 +91,13 @@ int dm_start(struct ctx *c, const char *const *extra)
         }
         setenv("LD_LIBRARY_PATH", c->libdir, 1);
         setenv(XFV_ENV_SOCKET, c->sock, 1);
+        if (c->preload) {
+            char preload[600];
+
+            snprintf(preload, sizeof(preload), "%s/%s", c->libdir,
+                     c->preload);
+            setenv("LD_PRELOAD", preload, 1);
+        }
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }

@@ -20,6 +20,7 @@ struct ctx {
     const char *workdir;
     const char *sock;
     const char *bug;            /* passed to xenfv-fakedm --bug */
+    const char *preload;        /* a library of libdir to LD_PRELOAD */
     char qmp[256];
     char dm_log[256];
     pid_t pid;

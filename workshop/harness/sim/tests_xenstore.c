@@ -468,6 +468,31 @@ static enum result test_xs_refusals(struct ctx *c)
  * simulator's Xenstore says QEMU's domain is 7) is created with it, and
  * the guest's grants carry its data with no foreign mapping at all.
  */
+/*
+ * gntdev maps a grant per page of the driver domain's kernel: with 64 KiB
+ * pages, consecutive grants are not contiguous in QEMU's memory, and
+ * QEMU must refuse a guest that gives grants rather than corrupt its I/O.
+ */
+static enum result test_grants_64k_pages(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img[300];
+    struct xs_dev disk = { .disk = true, .devid = 51712,
+                           .base = slot_base(0), .irq = 33, .params = img };
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+
+    CHECK(fd >= 0, "disk image");
+    pthread_mutex_lock(&s->lock);
+    put(s, XS_DOM0_HOME, "domid", "7");
+    pthread_mutex_unlock(&s->lock);
+    s->guest_grants = true;
+    s->deny_foreign = true;
+    xs_add(c, &disk);
+    c->preload = "libxfv-pagesize64k.so";
+    return dm_expect_refusal(c, NULL, "grant DMA with 64 KiB pages",
+                             "grant DMA needs a kernel with 4 KiB pages");
+}
+
 static enum result test_xs_grants(struct ctx *c)
 {
     struct sim *s = c->s;
@@ -529,6 +554,8 @@ const struct test tests_xenstore[] = {
     { "xs-grants", test_xs_grants, 1 << DM_QEMU,
       "grant DMA from Xenstore: a 4.17 disk of a driver domain served "
       "through grants only; -device without iommu_platform refused" },
+    { "grants-64k-pages", test_grants_64k_pages, 1 << DM_QEMU,
+      "grant DMA refused clearly under a kernel with 64 KiB pages" },
     { "xs-restrict", test_xs_restrict, 1 << DM_QEMU,
       "-xen-domid-restrict: InitWait written before Xenstore is cut, disk "
       "served" },
