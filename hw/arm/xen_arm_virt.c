@@ -225,8 +225,6 @@ static void xenfv_read_backends(XenFVMachineState *xms)
                               "xenfv: %s: the guest gives this device grant "
                               "references, which this QEMU cannot map: ",
                               dev->path);
-            error_printf("A virtio backend outside dom0 needs the Linux "
-                         "module xen-gntdev in its domain.\n");
             exit(1);
         }
         xms->declared[slot] = dev;

@@ -25,9 +25,9 @@
 #include "qemu/error-report.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
-#include "qemu/memalign.h"
 #include "qemu/queue.h"
 #include "qemu/thread.h"
+#include "qemu/units.h"
 #include "hw/xen/xen_common.h"
 #include "hw/xen/xen-grant-dma.h"
 #include "sysemu/xen-mapcache.h"
@@ -37,7 +37,6 @@ typedef struct XenGrantMapping {
     uint8_t *vaddr;             /* of the first page */
     uint32_t ref;               /* the first grant reference */
     uint32_t count;             /* pages, of consecutive references */
-    bool scratch;               /* our own memory for refused grants */
     bool locked;                /* until xen_grant_dma_unmap() */
     QLIST_ENTRY(XenGrantMapping) next;
 } XenGrantMapping;
@@ -68,11 +67,9 @@ bool xen_grant_dma_contains(ram_addr_t ram_addr)
 
 static void xen_grant_dma_release(XenGrantDMA *g, XenGrantMapping *m)
 {
-    trace_xen_grant_dma_unmap(m->vaddr, m->ref, m->count, m->scratch);
+    trace_xen_grant_dma_unmap(m->vaddr, m->ref, m->count);
     QLIST_REMOVE(m, next);
-    if (m->scratch) {
-        qemu_vfree(m->vaddr);
-    } else if (xengnttab_unmap(g->xgt, m->vaddr, m->count)) {
+    if (xengnttab_unmap(g->xgt, m->vaddr, m->count)) {
         /* The guest will find its grant still in use: say why. */
         error_report("xen: cannot unmap grant references %u to %u of "
                      "domain %u: %s", m->ref, m->ref + m->count - 1,
@@ -108,29 +105,6 @@ static void *xen_grant_dma_map_refs(XenGrantDMA *g, uint32_t ref,
                                            prot);
 }
 
-/*
- * Our own memory for an unlocked access to grants that cannot be mapped
- * writable, for callers that cannot fail: physmem's direct accesses and
- * qemu_map_ram_ptr(), which may only read. Reads see what the grants hold
- * if they can be read, else zeros; writes go nowhere.
- */
-static void *xen_grant_dma_scratch(XenGrantDMA *g, uint32_t ref,
-                                   uint32_t count, bool *readable)
-{
-    size_t len = (size_t)count * XC_PAGE_SIZE;
-    void *scratch = qemu_memalign(XC_PAGE_SIZE, len);
-    void *ro = xen_grant_dma_map_refs(g, ref, count, PROT_READ);
-
-    *readable = ro != NULL;
-    if (ro) {
-        memcpy(scratch, ro, len);
-        xengnttab_unmap(g->xgt, ro, count);
-    } else {
-        memset(scratch, 0, len);
-    }
-    return scratch;
-}
-
 uint8_t *xen_grant_dma_map(ram_addr_t ram_addr, hwaddr size, bool lock,
                            bool is_write)
 {
@@ -141,7 +115,6 @@ uint8_t *xen_grant_dma_map(ram_addr_t ram_addr, hwaddr size, bool lock,
     uint32_t count;
     int prot = PROT_READ | (is_write ? PROT_WRITE : 0);
     XenGrantMapping *m;
-    bool scratch = false;
     void *vaddr;
 
     /* The rest of the page when the caller does not know how much */
@@ -154,32 +127,21 @@ uint8_t *xen_grant_dma_map(ram_addr_t ram_addr, hwaddr size, bool lock,
     vaddr = xen_grant_dma_map_refs(g, ref, count, prot);
     if (!vaddr) {
         int err = errno;
-        bool readable = false;
 
         trace_xen_grant_dma_map_failed(ref, count, is_write, lock, err);
-        if (!lock) {
-            vaddr = xen_grant_dma_scratch(g, ref, count, &readable);
-            scratch = true;
-        }
-        /* A grant the guest gave read-only may still be read */
-        if (!readable) {
-            qemu_log_mask(LOG_GUEST_ERROR, "xen: domain %u DMA at 0x%"
-                          PRIx64 " (%" HWADDR_PRIu " bytes%s): cannot map "
-                          "grant references %u to %u: %s\n", g->domid,
-                          (uint64_t)(XEN_GRANT_DMA_ADDR_OFF + offset), size,
-                          is_write ? ", written" : "", ref,
-                          ref + count - 1, strerror(err));
-        }
-        if (!vaddr) {
-            return NULL;
-        }
+        qemu_log_mask(LOG_GUEST_ERROR, "xen: domain %u DMA at 0x%" PRIx64
+                      " (%" HWADDR_PRIu " bytes%s): cannot map grant "
+                      "references %u to %u: %s\n", g->domid,
+                      (uint64_t)(XEN_GRANT_DMA_ADDR_OFF + offset), size,
+                      is_write ? ", written" : "", ref, ref + count - 1,
+                      strerror(err));
+        return NULL;
     }
 
     m = g_new0(XenGrantMapping, 1);
     m->vaddr = vaddr;
     m->ref = ref;
     m->count = count;
-    m->scratch = scratch;
     m->locked = lock;
     trace_xen_grant_dma_map(ref, count, is_write, lock, vaddr);
 
@@ -190,26 +152,6 @@ uint8_t *xen_grant_dma_map(ram_addr_t ram_addr, hwaddr size, bool lock,
         qemu_bh_schedule(g->release_bh);
     }
     return m->vaddr + in_page;
-}
-
-bool xen_grant_dma_mapped(void)
-{
-    XenGrantDMA *g = grant_dma;
-    XenGrantMapping *m;
-    bool locked = false;
-
-    if (!g) {
-        return false;
-    }
-    qemu_mutex_lock(&g->lock);
-    QLIST_FOREACH(m, &g->mappings, next) {
-        if (m->locked) {
-            locked = true;
-            break;
-        }
-    }
-    qemu_mutex_unlock(&g->lock);
-    return locked;
 }
 
 /* Called with g->lock held */
@@ -263,13 +205,27 @@ bool xen_grant_dma_unmap(void *ptr)
 
 bool xen_grant_dma_init(MemoryRegion *sysmem, uint32_t domid, Error **errp)
 {
+    ERRP_GUARD();
     XenGrantDMA *g;
     xengnttab_handle *xgt;
 
     assert(!grant_dma);
+    /*
+     * gntdev maps a grant per host page: with larger pages a mapping of
+     * consecutive references would not be contiguous in our memory.
+     */
+    if (qemu_real_host_page_size() != XC_PAGE_SIZE) {
+        error_setg(errp, "xen: grant DMA needs a kernel with %lu KiB pages, "
+                   "this one has %zu KiB pages",
+                   (unsigned long)XC_PAGE_SIZE / KiB,
+                   qemu_real_host_page_size() / KiB);
+        return false;
+    }
     xgt = xengnttab_open(NULL, 0);
     if (!xgt) {
         error_setg_errno(errp, errno, "xen: cannot open the grant device");
+        error_append_hint(errp, "A virtio backend outside dom0 needs the "
+                          "Linux module xen-gntdev in its domain.\n");
         return false;
     }
 

@@ -347,7 +347,8 @@ static void xen_hvm_change_state_handler(void *opaque, bool running,
 
     xen_set_ioreq_server_state(xen_domid,
                                state->ioservid,
-                               (rstate == RUN_STATE_RUNNING));
+                               rstate == RUN_STATE_RUNNING ||
+                               state->serve_while_stopped);
 }
 
 static void xen_exit_notifier(Notifier *n, void *data)
@@ -494,7 +495,7 @@ bool xen_register_ioreq(XenIOState *state, unsigned int max_cpus,
 
     state->ioreq_local_port = g_new0(evtchn_port_t, max_cpus);
 
-    /* One ioreq_t per vCPU: the page holds far more than Xen's limit. */
+    /* One ioreq_t per vCPU: the page holds 128, Xen's limit for a guest. */
     for (i = 0; i < max_cpus; i++) {
         rc = xenevtchn_bind_interdomain(state->xce_handle, xen_domid,
                                         xen_vcpu_eport(state->shared_page, i));

@@ -19,23 +19,21 @@
 #include "qemu/main-loop.h"
 #include "qemu/module.h"
 #include "qemu/units.h"
-#include "qemu/rcu.h"
 #include "exec/address-spaces.h"
 #include "hw/irq.h"
 #include "hw/qdev-properties.h"
 #include "hw/xen/xen-hvm-common.h"
 #include "hw/xen/xen-ioreq-arm.h"
-#include "hw/xen/xen-grant-dma.h"
-#include "hw/virtio/virtio-mmio.h"
 #include "hw/xen/xen-legacy-backend.h"
 #include "sysemu/runstate.h"
 #include "sysemu/runstate-action.h"
 #include "sysemu/xen.h"
 #include "sysemu/xen-mapcache.h"
-#include "standard-headers/linux/virtio_mmio.h"
 #include "trace.h"
 
 #define XEN_ARM_WATCH_TOKEN "xen-arm-domain"
+/* What a domain's maximum memory may exceed its RAM by */
+#define XEN_ARM_RAM_SLACK   (2 * MiB)
 
 /* Guest requests: Xen on Arm only sends single MMIO copies */
 
@@ -72,30 +70,22 @@ static const char *xen_arm_ioreq_problem(const ioreq_t *req)
 }
 
 /*
- * A virtio driver takes its rings back as soon as the write that resets
- * the device (Status 0) completes. QEMU lets go of its mappings of the
- * rings only after an RCU grace period, and a grant still mapped then
- * cannot be ended by the guest (Linux stops using the device). Such a
- * write, while grants are mapped, is served here and answered only once
- * those mappings are gone.
+ * req->data holds the value the guest reads or writes; memory takes the
+ * bytes the guest would see, in its (little-endian) order.
  */
-static bool xen_arm_resets_virtio(const ioreq_t *req)
+static void xen_arm_ioreq_copy(ioreq_t *req)
 {
-    MemoryRegionSection section;
-    bool reset;
+    uint8_t buf[sizeof(req->data)];
 
-    if (req->dir != IOREQ_WRITE || req->data != 0 ||
-        !xen_grant_dma_mapped()) {
-        return false;
+    if (req->dir == IOREQ_READ) {
+        address_space_read(&address_space_memory, req->addr,
+                           MEMTXATTRS_UNSPECIFIED, buf, req->size);
+        req->data = ldn_le_p(buf, req->size);
+    } else {
+        stn_le_p(buf, req->size, req->data);
+        address_space_write(&address_space_memory, req->addr,
+                            MEMTXATTRS_UNSPECIFIED, buf, req->size);
     }
-    section = memory_region_find(get_system_memory(), req->addr, req->size);
-    if (!section.mr) {
-        return false;
-    }
-    reset = object_dynamic_cast(section.mr->owner, TYPE_VIRTIO_MMIO) &&
-            section.offset_within_region == VIRTIO_MMIO_STATUS;
-    memory_region_unref(section.mr);
-    return reset;
 }
 
 bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
@@ -105,19 +95,9 @@ bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
     switch (req->type) {
     case IOREQ_TYPE_COPY:
         problem = xen_arm_ioreq_problem(req);
-        if (!problem && xen_arm_resets_virtio(req)) {
-            address_space_write(&address_space_memory, req->addr,
-                                MEMTXATTRS_UNSPECIFIED, &req->data,
-                                req->size);
-            drain_call_rcu();
-            return true;
-        }
         if (!problem) {
-            /* A read fills only req->size bytes of data */
-            if (req->dir == IOREQ_READ) {
-                req->data = 0;
-            }
-            return false;
+            xen_arm_ioreq_copy(req);
+            return true;
         }
         break;
     case IOREQ_TYPE_INVALIDATE:
@@ -145,18 +125,47 @@ bool xen_arch_handle_ioreq(XenIOState *state, ioreq_t *req)
 
 /* MMIO regions go to our ioreq server; guest RAM belongs to Xen */
 
+/*
+ * The first range Xen would not forward to us. xen_arm_ioreq_init() fails
+ * with it: the guest's accesses there would go nowhere.
+ */
+static Error *xen_arm_claim_err;
+static bool xen_arm_claims_checked;
+
 static void xen_arm_set_memory(MemoryListener *listener,
                                MemoryRegionSection *section, bool add)
 {
     XenIOState *state = container_of(listener, XenIOState, memory_listener);
+    hwaddr start = section->offset_within_address_space;
+    hwaddr end = start + int128_get64(section->size) - 1;
+    Error *err = NULL;
 
     if (memory_region_is_ram(section->mr)) {
         return;
     }
-    if (add) {
-        xen_map_memory_section(xen_domid, state->ioservid, section);
+    if (!add) {
+        trace_xen_unmap_mmio_range(state->ioservid, start, end);
+        xendevicemodel_unmap_io_range_from_ioreq_server(xen_dmod, xen_domid,
+                                                        state->ioservid, 1,
+                                                        start, end);
+        return;
+    }
+    trace_xen_map_mmio_range(state->ioservid, start, end);
+    if (!xendevicemodel_map_io_range_to_ioreq_server(xen_dmod, xen_domid,
+                                                     state->ioservid, 1,
+                                                     start, end)) {
+        return;
+    }
+    error_setg_errno(&err, errno, "xen: Xen does not forward domain %u's "
+                     "accesses to 0x%" HWADDR_PRIx "-0x%" HWADDR_PRIx
+                     " (%s) to this device model", xen_domid, start, end,
+                     memory_region_name(section->mr));
+    if (xen_arm_claims_checked) {
+        error_report_err(err);
+    } else if (!xen_arm_claim_err) {
+        xen_arm_claim_err = err;
     } else {
-        xen_unmap_memory_section(xen_domid, state->ioservid, section);
+        error_free(err);
     }
 }
 
@@ -317,7 +326,13 @@ static bool xen_arm_domain_alive(void)
     /* -xen-domid-restrict leaves the domain information out of reach */
     switch (xen_domid_restrict ? -1 : xen_arm_get_domain(&info)) {
     case 1:
-        return !(info.flags & (XEN_DOMINF_dying | XEN_DOMINF_shutdown));
+        /*
+         * Not on shutdown: a domain that suspends or asks for a soft reset
+         * runs again under the same ID, and the toolstack takes the devices
+         * of one that powers off or reboots down (Closing) before it
+         * destroys it.
+         */
+        return !(info.flags & XEN_DOMINF_dying);
     case 0:
         return false;
     default:
@@ -391,6 +406,19 @@ static bool xen_arm_check_domain(ram_addr_t ram_size, unsigned int max_cpus,
                    domain_ram / MiB, xen_domid);
         return false;
     }
+    /*
+     * The domain may be given more than its RAM: libxl adds 1 MiB, and the
+     * size of the ACPI tables when it has them, to what the guest can use.
+     * Buffers above -m would fail as if nowhere.
+     */
+    if (domain_ram - ram_size >= XEN_ARM_RAM_SLACK) {
+        error_setg(errp, "xen: -m %" PRIu64 "M is less than the RAM "
+                   "domain %u can have: its maximum is %" PRIu64 "M",
+                   (uint64_t)ram_size / MiB, xen_domid, domain_ram / MiB);
+        error_append_hint(errp, "Start QEMU with the guest's maxmem (libxl "
+                          "gives a domain 1 MiB more).\n");
+        return false;
+    }
     if (xendevicemodel_nr_vcpus(xen_dmod, xen_domid, &vcpus)) {
         int err = errno;
 
@@ -429,10 +457,18 @@ bool xen_arm_ioreq_init(MemoryRegion *ram, ram_addr_t ram_size,
     }
 
     state = g_new0(XenIOState, 1);
+    state->serve_while_stopped = true;
 
     /* Buffered ioreqs do not exist on Arm: Xen refuses to create them. */
     if (!xen_register_ioreq(state, max_cpus, HVM_IOREQSRV_BUFIOREQ_OFF,
                             &xen_arm_memory_listener, errp)) {
+        return false;
+    }
+    /* Registering the listener claimed the regions the machine has */
+    xen_arm_claims_checked = true;
+    if (xen_arm_claim_err) {
+        error_propagate(errp, xen_arm_claim_err);
+        xen_arm_claim_err = NULL;
         return false;
     }
     xen_map_cache_init(NULL, state);

@@ -354,14 +354,15 @@ tryagain:
 
     mapcache->last_entry = entry;
     if (lock) {
-        MapCacheRev *reventry = g_new0(MapCacheRev, 1);
-        entry->lock++;
-        if (entry->lock == 0) {
-            fprintf(stderr,
-                    "mapcache entry lock overflow: "TARGET_FMT_plx" -> %p\n",
-                    entry->paddr_index, entry->vaddr_base);
-            abort();
+        MapCacheRev *reventry;
+
+        if (entry->lock == UINT32_MAX) {
+            /* More mappings of the bucket than we count: fail this one */
+            trace_xen_map_cache_return(NULL);
+            return NULL;
         }
+        reventry = g_new0(MapCacheRev, 1);
+        entry->lock++;
         reventry->dma = dma;
         reventry->vaddr_req = mapcache->last_entry->vaddr_base + address_offset;
         reventry->paddr_index = mapcache->last_entry->paddr_index;
@@ -386,6 +387,21 @@ uint8_t *xen_map_cache(hwaddr phys_addr, hwaddr size,
     p = xen_map_cache_unlocked(phys_addr, size, lock, dma);
     mapcache_unlock();
     return p;
+}
+
+/*
+ * Does @entry hold the locked mapping @ptr of @size bytes at @paddr_index?
+ * A bucket can be mapped by more than one entry of a chain (a locked one,
+ * and one remapped since for a page the first one could not map), so the
+ * address is what tells them apart.
+ */
+static bool xen_map_cache_entry_holds(MapCacheEntry *entry,
+                                      hwaddr paddr_index, hwaddr size,
+                                      void *ptr)
+{
+    return entry->paddr_index == paddr_index && entry->size == size &&
+           (uint8_t *)ptr >= entry->vaddr_base &&
+           (uint8_t *)ptr < entry->vaddr_base + entry->size;
 }
 
 ram_addr_t xen_ram_addr_from_mapcache(void *ptr)
@@ -421,7 +437,7 @@ ram_addr_t xen_ram_addr_from_mapcache(void *ptr)
     }
 
     entry = &mapcache->entry[paddr_index % mapcache->nr_buckets];
-    while (entry && (entry->paddr_index != paddr_index || entry->size != size)) {
+    while (entry && !xen_map_cache_entry_holds(entry, paddr_index, size, ptr)) {
         entry = entry->next;
     }
     if (!entry) {
@@ -467,7 +483,8 @@ static void xen_invalidate_map_cache_entry_unlocked(uint8_t *buffer)
     }
 
     entry = &mapcache->entry[paddr_index % mapcache->nr_buckets];
-    while (entry && (entry->paddr_index != paddr_index || entry->size != size)) {
+    while (entry &&
+           !xen_map_cache_entry_holds(entry, paddr_index, size, buffer)) {
         pentry = entry;
         entry = entry->next;
     }
@@ -520,25 +537,33 @@ void xen_invalidate_map_cache(void)
     }
 
     for (i = 0; i < mapcache->nr_buckets; i++) {
-        MapCacheEntry *entry = &mapcache->entry[i];
+        MapCacheEntry *entry;
 
-        if (entry->vaddr_base == NULL) {
-            continue;
-        }
-        if (entry->lock > 0) {
-            continue;
-        }
+        for (entry = &mapcache->entry[i]; entry; entry = entry->next) {
+            if (entry->vaddr_base == NULL) {
+                continue;
+            }
+            if (entry->lock > 0) {
+                /*
+                 * Still in use: it stays for its users, but is not handed
+                 * out again, as a page it maps may no longer be the guest's.
+                 */
+                bitmap_zero(entry->valid_mapping,
+                            entry->size >> XC_PAGE_SHIFT);
+                continue;
+            }
 
-        if (munmap(entry->vaddr_base, entry->size) != 0) {
-            perror("unmap fails");
-            exit(-1);
-        }
+            if (munmap(entry->vaddr_base, entry->size) != 0) {
+                perror("unmap fails");
+                exit(-1);
+            }
 
-        entry->paddr_index = 0;
-        entry->vaddr_base = NULL;
-        entry->size = 0;
-        g_free(entry->valid_mapping);
-        entry->valid_mapping = NULL;
+            entry->paddr_index = 0;
+            entry->vaddr_base = NULL;
+            entry->size = 0;
+            g_free(entry->valid_mapping);
+            entry->valid_mapping = NULL;
+        }
     }
 
     mapcache->last_entry = NULL;

@@ -41,8 +41,6 @@ bool xen_grant_dma_init(MemoryRegion *sysmem, uint32_t domid, Error **errp);
  * ram_addr_t of a pointer into a mapping, and the end of a locked one.
  */
 bool xen_grant_dma_contains(ram_addr_t ram_addr);
-/* Are any grants mapped until xen_grant_dma_unmap()? */
-bool xen_grant_dma_mapped(void);
 uint8_t *xen_grant_dma_map(ram_addr_t ram_addr, hwaddr size, bool lock,
                            bool is_write);
 bool xen_grant_dma_ram_addr(void *ptr, ram_addr_t *ram_addr);

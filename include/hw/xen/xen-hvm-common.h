@@ -35,6 +35,12 @@ typedef struct XenIOState {
 
     struct xs_handle *xenstore;
     MemoryListener memory_listener;
+    /*
+     * Keep the server enabled while the VM is stopped: the guest's vCPUs
+     * run regardless, and Xen on Arm turns their accesses to a disabled
+     * server's ranges into data aborts.
+     */
+    bool serve_while_stopped;
 
     Notifier exit;
 } XenIOState;
