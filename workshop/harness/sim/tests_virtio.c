@@ -354,6 +354,25 @@ static unsigned grants_mapped(struct sim *s)
 }
 
 /*
+ * Wait up to 2 s for a request on queue 0 to complete (*completed) or
+ * for the device to want a reset; the device status.
+ */
+static uint32_t wait_done_or_reset(struct vdev *d, bool *completed)
+{
+    uint32_t status = 0;
+
+    for (int i = 0; i < 200 && !*completed; i++) {
+        *completed = vq_pop(d, &d->vq[0], NULL) >= 0;
+        status = vdev_status(d);
+        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
+            break;
+        }
+        usleep(10000);
+    }
+    return status;
+}
+
+/*
  * One request whose data is at a grant reference the guest never
  * granted: logged as a guest error, the request fails or the device
  * wants a reset, the image is untouched, the grants of the request's
@@ -364,7 +383,7 @@ static enum result blk_bad_grant(struct ctx *c, struct vdev *d, int fd)
     struct sim *s = c->s;
     struct blk_req r;
     uint8_t host[4096];
-    uint32_t status = 0;
+    uint32_t status;
     bool completed = false;
     struct vbuf b[3];
 
@@ -382,14 +401,7 @@ static enum result blk_bad_grant(struct ctx *c, struct vdev *d, int fd)
     d->grants = true;
     CHECK(r.head >= 0, "queue full");
     vq_kick(d, &d->vq[0]);
-    for (int i = 0; i < 200 && !completed; i++) {
-        completed = vq_pop(d, &d->vq[0], NULL) >= 0;
-        status = vdev_status(d);
-        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
-            break;
-        }
-        usleep(10000);
-    }
+    status = wait_done_or_reset(d, &completed);
     CHECK(dm_alive(c), "QEMU died on a grant reference never granted");
     CHECK((status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
           (completed && *(uint8_t *)guest_ptr(s, r.status, 1) != 0),
@@ -540,7 +552,7 @@ static enum result blk_expect_failure(struct ctx *c, struct vdev *d,
                                       const char *why)
 {
     uint8_t host[4096];
-    uint32_t status = 0;
+    uint32_t status;
     bool completed = false;
 
     memset(host, 0x5a, sizeof(host));
@@ -549,14 +561,7 @@ static enum result blk_expect_failure(struct ctx *c, struct vdev *d,
     CHECK(r->sector == 16 && r->len == sizeof(host), "request shape");
     CHECK(blk_submit(d, &d->vq[0], r) >= 0, "ring full");
     vq_kick(d, &d->vq[0]);
-    for (int i = 0; i < 200 && !completed; i++) {
-        completed = vq_pop(d, &d->vq[0], NULL) >= 0;
-        status = vdev_status(d);
-        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
-            break;
-        }
-        usleep(10000);
-    }
+    status = wait_done_or_reset(d, &completed);
     CHECK(dm_alive(c), "QEMU died on a request %s", why);
     CHECK(pread(fd, host, sizeof(host), 16 * 512) == sizeof(host),
           "image read");
