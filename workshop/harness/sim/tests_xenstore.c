@@ -462,12 +462,21 @@ static enum result test_xs_refusals(struct ctx *c)
 }
 
 /*
- * Devices whose guest uses grant DMA.  A granted device on -device must
- * offer VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on): Linux refuses it
- * otherwise.  A 4.17 disk whose backend is a driver domain (here: the
- * simulator's Xenstore says QEMU's domain is 7) is created with it, and
- * the guest's grants carry its data with no foreign mapping at all.
+ * QEMU runs in driver domain 7 and serves disk for a guest that gives its
+ * devices grants and whose memory domain 7 may not map.
  */
+static void as_driver_domain(struct ctx *c, struct xs_dev *disk)
+{
+    struct sim *s = c->s;
+
+    pthread_mutex_lock(&s->lock);
+    put(s, XS_DOM0_HOME, "domid", "7");
+    pthread_mutex_unlock(&s->lock);
+    s->guest_grants = true;
+    s->deny_foreign = true;
+    xs_add(c, disk);
+}
+
 /*
  * gntdev maps a grant per page of the driver domain's kernel: with 64 KiB
  * pages, consecutive grants are not contiguous in QEMU's memory, and
@@ -475,24 +484,25 @@ static enum result test_xs_refusals(struct ctx *c)
  */
 static enum result test_grants_64k_pages(struct ctx *c)
 {
-    struct sim *s = c->s;
     char img[300];
     struct xs_dev disk = { .disk = true, .devid = 51712,
                            .base = slot_base(0), .irq = 33, .params = img };
     int fd = make_disk(c, "disk0.img", img, sizeof(img));
 
     CHECK(fd >= 0, "disk image");
-    pthread_mutex_lock(&s->lock);
-    put(s, XS_DOM0_HOME, "domid", "7");
-    pthread_mutex_unlock(&s->lock);
-    s->guest_grants = true;
-    s->deny_foreign = true;
-    xs_add(c, &disk);
+    as_driver_domain(c, &disk);
     c->preload = "libxfv-pagesize64k.so";
     return dm_expect_refusal(c, NULL, "grant DMA with 64 KiB pages",
                              "grant DMA needs a kernel with 4 KiB pages");
 }
 
+/*
+ * Devices whose guest uses grant DMA.  A granted device on -device must
+ * offer VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on): Linux refuses it
+ * otherwise.  A 4.17 disk whose backend is a driver domain (here: the
+ * simulator's Xenstore says QEMU's domain is 7) is created with it, and
+ * the guest's grants carry its data with no foreign mapping at all.
+ */
 static enum result test_xs_grants(struct ctx *c)
 {
     struct sim *s = c->s;
@@ -517,12 +527,7 @@ static enum result test_xs_grants(struct ctx *c)
     }
     xs_remove_all(c);
 
-    pthread_mutex_lock(&s->lock);
-    put(s, XS_DOM0_HOME, "domid", "7");
-    pthread_mutex_unlock(&s->lock);
-    s->guest_grants = true;
-    s->deny_foreign = true;
-    xs_add(c, &disk);
+    as_driver_domain(c, &disk);
     if (dm_start(c, NULL) < 0 || dm_wait_ready(c, 15000) < 0) {
         return FAIL;
     }
