@@ -374,6 +374,13 @@ tryagain:
     return mapcache->last_entry->vaddr_base + address_offset;
 }
 
+hwaddr xen_map_cache_dma_len(hwaddr phys_addr, hwaddr size)
+{
+    hwaddr rest = MCACHE_BUCKET_SIZE - (phys_addr & (MCACHE_BUCKET_SIZE - 1));
+
+    return MIN(size, rest);
+}
+
 uint8_t *xen_map_cache(hwaddr phys_addr, hwaddr size,
                        uint8_t lock, bool dma, bool is_write)
 {
