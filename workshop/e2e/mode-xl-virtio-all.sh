@@ -81,6 +81,7 @@ cat >> /domu/domu.cfg <<CFG
 virtio = [ "type=virtio,device1, transport=mmio",
            "type=virtio,device3, transport=mmio",
            "type=virtio,device10, transport=mmio" ]
+virtio_dm = 1
 device_model_override = "$Q"
 device_model_args = [ "-d", "guest_errors",$targs
     "-nic", "tap,ifname=$TAP,script=no,downscript=no,model=virtio-net-device,mac=$MAC",

@@ -24,6 +24,7 @@ make_disk
 mkcfg domu virtio "$VDISK"
 cat >> /domu/domu.cfg <<CFG
 virtio = [ "type=virtio,device4, transport=mmio" ]
+virtio_dm = 1
 device_model_override = "$Q"
 device_model_args = [ "-d", "guest_errors" ]
 CFG
