@@ -88,15 +88,91 @@ static int libxl__set_xenstore_virtio(libxl__gc *gc, uint32_t domid,
     return 0;
 }
 
+/* The backend's key of the device, or NULL (*rc = 0) when there is none */
+static const char *virtio_backend_read(libxl__gc *gc, const char *be_path,
+                                       const char *key, int *rc)
+{
+    const char *val = NULL;
+
+    *rc = libxl__xs_read_checked(gc, XBT_NULL,
+                                 GCSPRINTF("%s/%s", be_path, key), &val);
+    return *rc ? NULL : val;
+}
+
+/* The device as libxl wrote it to Xenstore (libxl_device_virtio_list) */
+static int libxl__virtio_from_xenstore(libxl__gc *gc, const char *libxl_path,
+                                       libxl_devid devid,
+                                       libxl_device_virtio *virtio)
+{
+    const char *be_path, *val;
+    char *end;
+    int rc;
+
+    virtio->devid = devid;
+    rc = libxl__xs_read_mandatory(gc, XBT_NULL,
+                                  GCSPRINTF("%s/backend", libxl_path),
+                                  &be_path);
+    if (rc) return rc;
+
+    rc = libxl__backendpath_parse_domid(gc, be_path, &virtio->backend_domid);
+    if (rc) return rc;
+
+    val = virtio_backend_read(gc, be_path, "type", &rc);
+    if (rc) return rc;
+    if (val)
+        virtio->type = libxl__strdup(NOGC, val);
+
+    val = virtio_backend_read(gc, be_path, "transport", &rc);
+    if (rc) return rc;
+    if (val && libxl_virtio_transport_from_string(val, &virtio->transport)) {
+        LOG(ERROR, "%s: unknown virtio transport \"%s\"", be_path, val);
+        return ERROR_INVAL;
+    }
+
+    val = virtio_backend_read(gc, be_path, "irq", &rc);
+    if (rc) return rc;
+    if (val) {
+        virtio->irq = strtoul(val, &end, 10);
+        if (*end) goto bad;
+    }
+
+    val = virtio_backend_read(gc, be_path, "base", &rc);
+    if (rc) return rc;
+    if (val) {
+        virtio->base = strtoull(val, &end, 0);
+        if (*end) goto bad;
+    }
+
+    val = virtio_backend_read(gc, be_path, "grant_usage", &rc);
+    if (rc) return rc;
+    if (val) {
+        if (strcmp(val, "0") && strcmp(val, "1")) goto bad;
+        libxl_defbool_set(&virtio->grant_usage, !strcmp(val, "1"));
+    }
+
+    return 0;
+
+bad:
+    LOG(ERROR, "%s: malformed value \"%s\"", be_path, val);
+    return ERROR_INVAL;
+}
+
+static int libxl_device_virtio_compare(const libxl_device_virtio *d1,
+                                       const libxl_device_virtio *d2)
+{
+    return COMPARE_DEVID(d1, d2);
+}
+
 /* Devices are added by domain creation only (no hotplug). */
 #define libxl__add_virtios NULL
-#define libxl_device_virtio_compare NULL
 
 static LIBXL_DEFINE_UPDATE_DEVID(virtio)
 static LIBXL_DEFINE_DEVICE_FROM_TYPE(virtio)
+LIBXL_DEFINE_DEVICE_LIST(virtio)
 
 DEFINE_DEVICE_TYPE_STRUCT(virtio, VIRTIO, virtios,
     .skip_attach = 1,
+    .from_xenstore = (device_from_xenstore_fn_t)libxl__virtio_from_xenstore,
     .set_xenstore_config = (device_set_xenstore_config_fn_t)
                            libxl__set_xenstore_virtio,
 );
