@@ -76,6 +76,31 @@ err_case unknown-key 'virtio = [ "type=virtio,device1, model=x" ]' 'Unknown stri
 err_case no-type 'virtio = [ "transport=mmio" ]' 'has no type'
 err_case bad-transport 'virtio = [ "type=virtio,device1, transport=pci" ]' 'Unknown virtio transport "pci"'
 err_case bad-grant-usage 'virtio = [ "type=virtio,device1, grant_usage=yes" ]' 'grant_usage must be 0 or 1'
+# Spaces around a setting are not part of its value.
+ok_case spaces 'virtio = [ " type=virtio,device4 ,transport=mmio , backend=0 ", "grant_usage=1 , type=virtio,device1 " ]' \
+  "[v['type'] for v in d['virtios']] == ['virtio,device4', 'virtio,device1']
+   and d['virtios'][0]['transport'] == 'mmio' and d['virtios'][0]['backend_domname'] == '0'
+   and d['virtios'][1]['grant_usage'] == 'True'"
+# The examples of Xen 4.18's xl.cfg(5), unchanged: I2C (virtio,device22),
+# GPIO (virtio,device29), a generic device (virtio,device), backend by
+# name, grant_usage as a number (0 false, any other true).
+ok_case upstream-i2c 'virtio = [ "type=virtio,device22, transport=mmio" ]' \
+  "d['virtios'][0]['type'] == 'virtio,device22' and d['virtios'][0]['transport'] == 'mmio'"
+ok_case upstream-gpio 'virtio = [ "backend=0,type=virtio,device29,transport=mmio,grant_usage=1" ]' \
+  "d['virtios'][0]['type'] == 'virtio,device29' and d['virtios'][0]['grant_usage'] == 'True'
+   and d['virtios'][0]['backend_domname'] == '0'"
+ok_case upstream-generic 'virtio = [ "type=virtio,device, backend=dom1, grant_usage=0" ]' \
+  "d['virtios'][0]['type'] == 'virtio,device' and d['virtios'][0]['backend_domname'] == 'dom1'
+   and d['virtios'][0]['grant_usage'] == 'False'"
+ok_case grant-usage-numbers 'virtio = [ "type=virtio,device1, grant_usage=2", "type=virtio,device1, grant_usage=0x0" ]' \
+  "[v['grant_usage'] for v in d['virtios']] == ['True', 'False']"
+# The virtio device model only when the guest asks for it.
+ok_case virtio-dm "disk = [ 'format=raw,vdev=xvda,backendtype=standalone,specification=virtio,target=/x.img' ]
+virtio_dm = 1" "d['virtio_dm'] == 'True'"
+ok_case virtio-dm-off "disk = [ 'format=raw,vdev=xvda,backendtype=standalone,specification=virtio,target=/x.img' ]
+virtio_dm = 0" "d['virtio_dm'] == 'False'"
+ok_case stock-no-virtio-dm "disk = [ 'format=raw,vdev=xvda,backendtype=standalone,specification=virtio,target=/x.img' ]
+virtio = [ 'type=virtio,device4' ]" "'virtio_dm' not in d"
 
 # ABI: every symbol Debian's libxenlight/libxlutil export is still there
 # (same soname), so Debian's tools linking them keep working.
