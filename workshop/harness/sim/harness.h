@@ -31,7 +31,7 @@ struct ctx {
     const char *variant;        /* bench: --variant */
 };
 
-#define MAX_DM_ARGS 64
+#define MAX_DM_ARGS 96
 
 /* Start the device model with extra arguments (NULL-terminated). */
 int dm_start(struct ctx *c, const char *const *extra);
@@ -52,11 +52,44 @@ enum result dm_expect_refusal(struct ctx *c, const char *const *extra,
                               const char *why, const char *qemu_says);
 
 struct vdev;
+struct vq;
 /* A raw disk image of DISK_MIB MiB in the work directory; its fd. */
 int make_disk(struct ctx *c, const char *name, char *path, size_t len);
 /* Write patterns through d, read them back, check the image file fd. */
 enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
                           unsigned seed);
+
+/* A virtio-blk request: header, data (none if len is 0), status byte. */
+struct blk_req {
+    uint64_t hdr, data, status;
+    uint32_t type, len;
+    uint64_t sector;
+    int head;
+};
+
+/* Header and status in fresh guest memory, data at the given address. */
+void blk_prepare(struct sim *s, struct blk_req *r, uint32_t type,
+                 uint64_t sector, uint32_t len, uint64_t data);
+/* Add r to q as one chain; its head or -1 when q is full. */
+int blk_submit(struct vdev *d, struct vq *q, struct blk_req *r);
+/* Wait until all n requests on q completed; check status and length. */
+enum result blk_complete(struct vdev *d, struct vq *q, struct blk_req *r,
+                         int n);
+/*
+ * A 4 KiB write to sector 16 that must fail: NEEDS_RESET or an error
+ * status, QEMU alive, the image untouched.  why: where r's data is.
+ */
+enum result blk_expect_failure(struct ctx *c, struct vdev *d,
+                               struct blk_req *r, int fd, const char *why);
+
+/* A UDP socket on 127.0.0.1; its port in *port. */
+int udp_socket(uint16_t *port);
+/* virtio-net frames to the host socket hfd, and from it to QEMU's qport */
+enum result net_tx(struct ctx *c, struct vdev *d, int hfd);
+enum result net_rx(struct ctx *c, struct vdev *d, int hfd, uint16_t qport);
+/* virtconsole data through its chardev socket sfd, both ways */
+enum result console_to_guest(struct ctx *c, struct vdev *d, int sfd);
+enum result console_to_host(struct ctx *c, struct vdev *d, int sfd);
 
 /* QMP: send one command (JSON text) and wait for its "return". */
 int qmp_command(struct ctx *c, const char *json, char *reply, size_t len);
@@ -80,6 +113,8 @@ struct test {
     unsigned dms;               /* bitmask of 1 << enum dm_kind */
     const char *what;
     bool smp;                   /* run-tests runs it with 1 and 4 vcpus */
+    unsigned vcpus;             /* the domain's vcpus, if not the default */
+    unsigned ram_mib;           /* its RAM, if not the default */
 };
 
 #define SMP true
@@ -91,6 +126,7 @@ bool log_has(const char *path, const char *what);
 
 extern const struct test tests_core[];
 extern const struct test tests_virtio[];
+extern const struct test tests_scale[];
 extern const struct test tests_xenstore[];
 extern const struct test tests_fuzz[];
 extern const struct test tests_bench[];

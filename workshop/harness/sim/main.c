@@ -18,11 +18,11 @@
 extern const struct test tests_lib[];
 
 static const struct test *const suites[] = {
-    tests_lib, tests_core, tests_virtio, tests_xenstore,
+    tests_lib, tests_core, tests_virtio, tests_scale, tests_xenstore,
     /* not listed: run by workshop/harness/fuzz and bench */
     tests_fuzz, tests_bench,
 };
-#define LISTED 4
+#define LISTED 5
 
 static const struct test *find_test(const char *name)
 {
@@ -87,6 +87,7 @@ int main(int argc, char **argv)
     };
     struct ctx c = { .s = &sim, .kind = DM_NONE, .iterations = 2000 };
     const struct test *t = NULL;
+    bool vcpus_given = false, ram_given = false;
     char sock[300], log[300];
     enum result r;
     int opt;
@@ -118,9 +119,11 @@ int main(int argc, char **argv)
             break;
         case 'v':
             sim.nr_vcpus = strtoul(optarg, NULL, 0);
+            vcpus_given = true;
             break;
         case 'r':
             sim.ram_bytes = strtoull(optarg, NULL, 0) << 20;
+            ram_given = true;
             break;
         case 'b':
             c.bug = optarg;
@@ -140,6 +143,13 @@ int main(int argc, char **argv)
         default:
             return 2;
         }
+    }
+    /* The domain a test needs, unless the command line says otherwise */
+    if (t && t->vcpus && !vcpus_given) {
+        sim.nr_vcpus = t->vcpus;
+    }
+    if (t && t->ram_mib && !ram_given) {
+        sim.ram_bytes = (uint64_t)t->ram_mib << 20;
     }
     if (!t || !c.workdir || (c.kind != DM_NONE && !c.dm_path) ||
         sim.nr_vcpus == 0 || sim.nr_vcpus > MAX_VCPUS) {

@@ -49,15 +49,8 @@ int make_disk(struct ctx *c, const char *name, char *path,
 
 /* ---- virtio-blk ------------------------------------------------------- */
 
-struct blk_req {
-    uint64_t hdr, data, status;
-    uint32_t type, len;
-    uint64_t sector;
-    int head;
-};
-
-static void blk_prepare(struct sim *s, struct blk_req *r, uint32_t type,
-                        uint64_t sector, uint32_t len, uint64_t data)
+void blk_prepare(struct sim *s, struct blk_req *r, uint32_t type,
+                 uint64_t sector, uint32_t len, uint64_t data)
 {
     struct virtio_blk_outhdr *h;
 
@@ -73,7 +66,7 @@ static void blk_prepare(struct sim *s, struct blk_req *r, uint32_t type,
     *(uint8_t *)guest_ptr(s, r->status, 1) = 0xff;
 }
 
-static int blk_submit(struct vdev *d, struct vq *q, struct blk_req *r)
+int blk_submit(struct vdev *d, struct vq *q, struct blk_req *r)
 {
     struct vbuf b[3];
     int n = 0;
@@ -87,9 +80,8 @@ static int blk_submit(struct vdev *d, struct vq *q, struct blk_req *r)
     return r->head;
 }
 
-/* Wait until all n requests on q completed; check status and length. */
-static enum result blk_complete(struct vdev *d, struct vq *q,
-                                struct blk_req *r, int n)
+enum result blk_complete(struct vdev *d, struct vq *q, struct blk_req *r,
+                         int n)
 {
     int done = 0;
 
@@ -146,7 +138,10 @@ static void *blk_worker_fn(void *opaque)
     struct blk_req mine[NR_BLK];
     int n = 0;
 
-    guest_set_vcpu(w->nthreads > 1 ? (int)w->vcpu : -1);
+    /* One thread: the caller's, on the caller's vcpu */
+    if (w->nthreads > 1) {
+        guest_set_vcpu(w->vcpu);
+    }
     w->res = FAIL;
     for (int i = w->vcpu; i < w->n; i += w->nthreads) {
         mine[n] = w->r[i];
@@ -547,9 +542,8 @@ static enum result test_blk_grants(struct ctx *c)
  * marks itself broken (NEEDS_RESET) or completes r with an error status,
  * QEMU lives on and the image keeps what it had.  why: where r's data is.
  */
-static enum result blk_expect_failure(struct ctx *c, struct vdev *d,
-                                      struct blk_req *r, int fd,
-                                      const char *why)
+enum result blk_expect_failure(struct ctx *c, struct vdev *d,
+                               struct blk_req *r, int fd, const char *why)
 {
     uint8_t host[4096];
     uint32_t status;
@@ -1039,7 +1033,7 @@ static enum result test_ring_corrupt(struct ctx *c)
 #define NET_HDR sizeof(struct virtio_net_hdr_v1)
 #define NR_FRAMES 24
 
-static int udp_socket(uint16_t *port)
+int udp_socket(uint16_t *port)
 {
     struct sockaddr_in sa = {
         .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
@@ -1078,7 +1072,7 @@ static void make_frame(uint8_t *f, int i, size_t len, bool to_guest)
     }
 }
 
-static enum result net_tx(struct ctx *c, struct vdev *d, int hfd)
+enum result net_tx(struct ctx *c, struct vdev *d, int hfd)
 {
     struct sim *s = c->s;
     uint8_t want[1600], got[2048];
@@ -1113,8 +1107,7 @@ static enum result net_tx(struct ctx *c, struct vdev *d, int hfd)
     return PASS;
 }
 
-static enum result net_rx(struct ctx *c, struct vdev *d, int hfd,
-                          uint16_t qport)
+enum result net_rx(struct ctx *c, struct vdev *d, int hfd, uint16_t qport)
 {
     struct sim *s = c->s;
     struct sockaddr_in to = {
@@ -1232,7 +1225,7 @@ static void *console_reader(void *opaque)
     return NULL;
 }
 
-static enum result console_to_host(struct ctx *c, struct vdev *d, int sfd)
+enum result console_to_host(struct ctx *c, struct vdev *d, int sfd)
 {
     struct sim *s = c->s;
     struct reader r = { .fd = sfd, .want = CONSOLE_BIG };
@@ -1280,7 +1273,7 @@ static enum result console_to_host(struct ctx *c, struct vdev *d, int sfd)
     return PASS;
 }
 
-static enum result console_to_guest(struct ctx *c, struct vdev *d, int sfd)
+enum result console_to_guest(struct ctx *c, struct vdev *d, int sfd)
 {
     struct sim *s = c->s;
     const size_t total = 256 * 1024, bufsz = 4096;
