@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <xengnttab.h>
 #include "client.h"
+#include "toolcore.h"
 
 #define PAGE 4096UL
 
@@ -24,10 +25,29 @@ struct gmap {
 
 struct xengntdev_handle {
     struct xfv_conn conn;
+    Xentoolcore__Active_Handle tc_ah;
     int ram_fd;
+    int cut;                    /* restricted: gntdev's fd is /dev/null */
     pthread_mutex_t lock;       /* protects maps */
     struct gmap *maps;
 };
+
+/*
+ * gntdev cannot be restricted to a domain: the real library puts
+ * /dev/null in place of its fd, so no grant can be mapped after.  A
+ * mapping made before is still released when unmapped (its vma held
+ * gntdev open).  The simulator hears of the restriction, for its record.
+ */
+static int gnttab_restrict_cb(Xentoolcore__Active_Handle *ah, uint16_t domid)
+{
+    xengnttab_handle *xgt = (void *)((char *)ah -
+                                     offsetof(xengnttab_handle, tc_ah));
+    uint64_t arg = domid;
+
+    __atomic_store_n(&xgt->cut, 1, __ATOMIC_RELEASE);
+    xfv_call_simple(&xgt->conn, XFV_OP_RESTRICT, domid, &arg, 1, NULL, 0);
+    return 0;
+}
 
 xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger,
                                  unsigned open_flags)
@@ -55,6 +75,8 @@ xengnttab_handle *xengnttab_open(struct xentoollog_logger *logger,
     }
     xgt->ram_fd = fds[0];
     pthread_mutex_init(&xgt->lock, NULL);
+    xgt->tc_ah.restrict_callback = gnttab_restrict_cb;
+    xentoolcore__register_active_handle(&xgt->tc_ah);
     return xgt;
 }
 
@@ -64,6 +86,7 @@ int xengnttab_close(xengnttab_handle *xgt)
     if (!xgt) {
         return 0;
     }
+    xentoolcore__deregister_active_handle(&xgt->tc_ah);
     while (xgt->maps) {
         xengnttab_unmap(xgt, xgt->maps->addr, xgt->maps->count);
     }
@@ -100,6 +123,10 @@ void *xengnttab_map_domain_grant_refs(xengnttab_handle *xgt, uint32_t count,
     char *base;
     int err;
 
+    if (__atomic_load_n(&xgt->cut, __ATOMIC_ACQUIRE)) {
+        errno = ENOTTY;     /* an ioctl on /dev/null */
+        return NULL;
+    }
     if (count == 0) {
         errno = EINVAL;
         return NULL;

@@ -20,15 +20,18 @@ struct xs_handle {
 };
 
 /*
- * As in the real library, restriction cuts the connection. Watch events
- * already on their way still arrive: the real library's reader thread
- * delivers what it was waiting for before it ends.
+ * As in the real library, restriction cuts the connection; the simulator
+ * hears of it first, for its record. Watch events already on their way
+ * still arrive: the real library's reader thread delivers what it was
+ * waiting for before it ends.
  */
 static int xs_restrict_cb(Xentoolcore__Active_Handle *ah, uint16_t domid)
 {
     struct xs_handle *h = (void *)((char *)ah -
                                    offsetof(struct xs_handle, tc_ah));
+    uint64_t arg = domid;
 
+    xfv_call_simple(&h->conn, XFV_OP_RESTRICT, domid, &arg, 1, NULL, 0);
     return xentoolcore__restrict_by_dup2_null(h->conn.fd);
 }
 

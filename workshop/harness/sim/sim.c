@@ -271,6 +271,7 @@ static int check_domain(struct call *k)
     uint32_t domid = k->req->domid;
 
     if (k->c->restrict_domid >= 0 && (uint32_t)k->c->restrict_domid != domid) {
+        s->refused[k->req->op]++;
         return fail(k, EPERM);
     }
     if (domid == 0) {
@@ -347,8 +348,18 @@ static int op_hello(struct call *k)
 
 static int op_restrict(struct call *k)
 {
+    struct sim *s = k->s;
+    unsigned answered = 0;
+
     snprintf(k->desc, sizeof(k->desc), "domid=%u", k->req->domid);
     k->c->restrict_domid = k->req->domid;
+    if (k->c->kind > 0 && k->c->kind <= XFV_KIND_GNTTAB) {
+        s->restricted[k->c->kind]++;
+    }
+    for (unsigned v = 0; v < s->nr_vcpus; v++) {
+        answered += s->vcpus[v].ioreqs;
+    }
+    s->ioreqs_unrestricted = answered;
     return 0;
 }
 
@@ -448,6 +459,7 @@ static int op_fmem_map(struct call *k)
              k->req->domid, n ? (unsigned long)pfn[0] : 0UL, n);
     if (k->c->restrict_domid >= 0 &&
         (uint32_t)k->c->restrict_domid != k->req->domid) {
+        s->refused[k->req->op]++;
         return fail(k, EPERM);
     }
     /* Xen: xsm_map_gmfn_foreign() wants dom0 or the guest's target */
@@ -1263,8 +1275,15 @@ static void log_summary(struct sim *s)
 {
     for (int op = 1; op < XFV_OP_COUNT; op++) {
         if (s->calls[op]) {
-            sim_log(s, "summary: %-48s %6u calls, %u failed",
-                    sim_op_name(op), s->calls[op], s->failed_calls[op]);
+            char refused[64] = "";
+
+            if (s->refused[op]) {
+                snprintf(refused, sizeof(refused), " (%u: handle restricted "
+                         "to another domain)", s->refused[op]);
+            }
+            sim_log(s, "summary: %-48s %6u calls, %u failed%s",
+                    sim_op_name(op), s->calls[op], s->failed_calls[op],
+                    refused);
         }
     }
     sim_log(s, "summary: %u foreign maps (%u pages), %u unmaps", s->maps,

@@ -153,6 +153,15 @@ struct sim {
     struct range ballooned[MAX_RANGES];
     int nr_ballooned;
 
+    /*
+     * -xen-domid-restrict: handles restricted, by kind; the guest's
+     * ioreqs answered when the last restriction came; calls that
+     * restriction refused (another domain's), by op.
+     */
+    unsigned restricted[XFV_KIND_GNTTAB + 1];
+    unsigned ioreqs_unrestricted;
+    unsigned refused[XFV_OP_COUNT];
+
     /* failure injection: the next inject_count calls of inject_op fail */
     int inject_op, inject_errno, inject_count;
 

@@ -325,19 +325,43 @@ static enum result test_xs_cmdline(struct ctx *c)
 /*
  * -xen-domid-restrict (a device model confined to its guest, as xl devd
  * starts one in a driver domain) loses Xenstore before the guest runs:
- * InitWait must be written before that, and the disk must work.
+ * InitWait must be written before that, and the disk must work.  The
+ * restriction must have taken effect: every handle QEMU opened was
+ * restricted to the guest before the guest's first ioreq was answered;
+ * its device model, foreign memory and event channel handles then refuse
+ * the next domain (libxfv-restrict-probe asks them, once each); its
+ * Xenstore is cut, so Closing goes unanswered.
  */
 static enum result test_xs_restrict(struct ctx *c)
 {
-    char img[300];
+    static const struct {
+        int kind;
+        const char *name;
+    } kinds[] = {
+        { XFV_KIND_CTRL, "xenctrl" }, { XFV_KIND_FMEM, "xenforeignmemory" },
+        { XFV_KIND_DMOD, "xendevicemodel" }, { XFV_KIND_EVTCHN, "xenevtchn" },
+        { XFV_KIND_XS, "xenstore" }, { XFV_KIND_GNTTAB, "xengnttab" },
+    };
+    static const struct {
+        int op;
+        const char *what;
+    } probes[] = {
+        { XFV_OP_DM_SET_IRQ_LEVEL, "an SPI of" },
+        { XFV_OP_FMEM_MAP, "a foreign mapping of" },
+        { XFV_OP_EVTCHN_BIND, "an event channel to" },
+    };
+    struct sim *s = c->s;
+    char img[300], val[16];
     const char *args[] = { "-xen-domid-restrict", NULL };
     struct xs_dev disk = { .disk = true, .devid = 51712,
                            .base = slot_base(0), .irq = 33, .params = img };
     int fd = make_disk(c, "disk0.img", img, sizeof(img));
     struct vdev d;
+    int loose = 0;
 
     CHECK(fd >= 0, "disk image");
     xs_add(c, &disk);
+    c->preload = "libxfv-restrict-probe.so";
     CHECK(dm_start(c, args) == 0, "cannot start QEMU");
     CHECK(wait_state(c, &disk, "2", 15000),
           "restricted QEMU did not write InitWait (2) before it lost "
@@ -347,6 +371,40 @@ static enum result test_xs_restrict(struct ctx *c)
     if (blk_roundtrip(c, &d, fd, 7) != PASS) {
         return FAIL;
     }
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        CHECK(s->restricted[kinds[i].kind] > 0, "QEMU restricted no %s "
+              "handle", kinds[i].name);
+    }
+    /* Handles still open: none may have escaped (opened after, say) */
+    pthread_mutex_lock(&s->lock);
+    for (int i = 0; i < MAX_CLIENTS && !loose; i++) {
+        const struct client *cl = &s->clients[i];
+
+        if (cl->fd >= 0 && cl->pid == c->pid &&
+            cl->restrict_domid != (int)s->domid) {
+            loose = cl->kind;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    CHECK(!loose, "QEMU holds a handle of kind %d (proto.h) that is not "
+          "restricted to domain %u", loose, s->domid);
+    CHECK(s->ioreqs_unrestricted == 0, "%u of the guest's ioreqs were "
+          "answered before QEMU had restricted its handles",
+          s->ioreqs_unrestricted);
+    for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+        CHECK(s->refused[probes[i].op] > 0, "QEMU's handle got %s domain "
+              "%u, or was never asked for it (%s: %u calls, %u failed)",
+              probes[i].what, s->domid + 1, sim_op_name(probes[i].op),
+              s->calls[probes[i].op], s->failed_calls[probes[i].op]);
+    }
+
+    /* libxl's Closing: an unrestricted QEMU would answer Closed at once */
+    set_state(c, &disk, "5");
+    usleep(500000);
+    CHECK(read_state(c, &disk, val, sizeof(val)) && !strcmp(val, "5"),
+          "restricted QEMU changed the backend state to %s: its Xenstore "
+          "connection was not cut", val);
     kill(c->pid, SIGTERM);
     CHECK(dm_wait_exit(c, 3000), "still running 3 s after SIGTERM");
     CHECK(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0,
@@ -563,7 +621,8 @@ const struct test tests_xenstore[] = {
       "grant DMA refused clearly under a kernel with 64 KiB pages" },
     { "xs-restrict", test_xs_restrict, 1 << DM_QEMU,
       "-xen-domid-restrict: InitWait written before Xenstore is cut, disk "
-      "served" },
+      "served, every handle restricted before the guest ran, other "
+      "domains refused, Closing unanswered" },
     { "xs-refusals", test_xs_refusals, 1 << DM_QEMU,
       "every Xenstore/command-line mismatch refused with a clear error" },
     { NULL },
