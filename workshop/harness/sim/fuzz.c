@@ -8,10 +8,13 @@
  * aborts it), leaves a vcpu unanswered, or logs a sanitizer report.
  *
  *   xenfv-sim --test fuzz --seed S --iterations N ...
+ *   xenfv-sim --test fuzz --seed S --ioreqs N ...   (until N answered)
  *
  * Every operation is logged to sim.log ("fuzz: #n ..."), so that a
  * failing seed shows what led to it; the same seed replays the same
- * operations (the device model's timing may still differ).
+ * operations (the device model's timing may still differ).  The last
+ * line of stderr counts what ran: ioreqs answered, virtqueues set up,
+ * ring fills kicked, interrupts taken, invalidations.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +63,9 @@ struct fuzz {
     uint64_t arena;             /* guest RAM the fuzzer scribbles in */
     uint64_t arena_ro, arena_rw;    /* its halves, granted (grant DMA) */
     unsigned long n;            /* operation number */
+    /* what ran, for the count at the end */
+    unsigned long queues, fills, irqs, invalidations;
+    long log_seen;              /* dm.log scanned up to here */
 };
 
 static const uint16_t regs[] = {
@@ -278,6 +284,7 @@ static int fuzz_queue(struct fuzz *f)
     if (fuzz_setup(f, slot, q, num, desc, avail, used)) {
         return -1;
     }
+    f->queues++;
     for (int round = 0, rounds = 1 + pick(4); round < rounds; round++) {
         d = guest_ptr(s, base, 16 * 256);
         a = guest_ptr(s, base + 16 * 256, 6 + 2 * 256 + 2);
@@ -322,6 +329,7 @@ static int fuzz_queue(struct fuzz *f)
                  chance(90) ? q : rnd())) {
             return -1;
         }
+        f->fills++;
         if (chance(30)) {
             usleep(pick(3000));
         }
@@ -350,19 +358,55 @@ static int fuzz_irqs(struct fuzz *f)
             return -1;
         }
         guest_eoi(f->s, irq);
+        f->irqs++;
     }
     return 0;
 }
 
-static bool sanitizer_report(struct ctx *c)
+/*
+ * A sanitizer report in what the device model logged since the last
+ * look (a long run's log grows large: it is not read again from the
+ * start, but from a little before where the last look ended).
+ */
+static bool sanitizer_report(struct fuzz *f)
 {
-    char *text = slurp(c->dm_log);
-    bool found = text && (strstr(text, "ERROR: AddressSanitizer") ||
-                          strstr(text, "runtime error:") ||
-                          strstr(text, "ERROR: LeakSanitizer"));
+    FILE *log = fopen(f->c->dm_log, "r");
+    char *text = NULL;
+    size_t len = 0;
+    bool found;
 
+    if (!log) {
+        return false;
+    }
+    fseek(log, f->log_seen > 64 ? f->log_seen - 64 : 0, SEEK_SET);
+    found = getdelim(&text, &len, '\0', log) > 0 &&
+            (strstr(text, "ERROR: AddressSanitizer") ||
+             strstr(text, "runtime error:") ||
+             strstr(text, "ERROR: LeakSanitizer"));
+    f->log_seen = ftell(log);
     free(text);
+    fclose(log);
     return found;
+}
+
+static unsigned long answered(struct sim *s)
+{
+    unsigned long n = 0;
+
+    pthread_mutex_lock(&s->lock);
+    for (unsigned v = 0; v < s->nr_vcpus; v++) {
+        n += s->vcpus[v].ioreqs;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+static void report_counts(struct fuzz *f)
+{
+    report("fuzz: seed %lu: %lu operations, %lu ioreqs answered, %lu "
+           "virtqueues set up, %lu ring fills kicked, %lu interrupts taken, "
+           "%lu invalidations", f->c->seed, f->n, answered(f->s), f->queues,
+           f->fills, f->irqs, f->invalidations);
 }
 
 static enum result fuzz_failed(struct fuzz *f, const char *why)
@@ -370,6 +414,7 @@ static enum result fuzz_failed(struct fuzz *f, const char *why)
     struct ctx *c = f->c;
 
     report("FUZZ FAILURE at operation #%lu: %s", f->n, why);
+    report_counts(f);
     if (!dm_alive(c)) {
         report("device model %s %d", WIFEXITED(c->status) ? "exited, status"
                : "killed by signal", WIFEXITED(c->status) ?
@@ -433,9 +478,15 @@ static enum result test_fuzz(struct ctx *c)
     f.arena_ro = guest_grant(s, f.arena, ARENA_SIZE / 2, true);
     f.arena_rw = guest_grant(s, f.arena + ARENA_SIZE / 2, ARENA_SIZE / 2,
                              false);
-    report("fuzz: seed %lu, %lu operations, %u vcpus", c->seed,
-           c->iterations, s->nr_vcpus);
-    for (f.n = 0; f.n < c->iterations; f.n++) {
+    if (c->ioreqs) {
+        report("fuzz: seed %lu, until %lu ioreqs, %u vcpus", c->seed,
+               c->ioreqs, s->nr_vcpus);
+    } else {
+        report("fuzz: seed %lu, %lu operations, %u vcpus", c->seed,
+               c->iterations, s->nr_vcpus);
+    }
+    for (f.n = 0; c->ioreqs ? answered(s) < c->ioreqs : f.n < c->iterations;
+         f.n++) {
         int r = 0;
 
         switch (pick(20)) {
@@ -451,6 +502,7 @@ static enum result test_fuzz(struct ctx *c)
         case 17:
             sim_log(s, "fuzz: #%lu invalidate", f.n);
             r = guest_invalidate(s, pick(s->nr_vcpus));
+            f.invalidations++;
             break;
         case 18: {
             uint8_t *p = guest_ptr(s, f.arena, ARENA_SIZE);
@@ -471,7 +523,7 @@ static enum result test_fuzz(struct ctx *c)
         if (!dm_alive(c)) {
             return fuzz_failed(&f, "the device model died");
         }
-        if (f.n % 256 == 0 && sanitizer_report(c)) {
+        if (f.n % 256 == 0 && sanitizer_report(&f)) {
             return fuzz_failed(&f, "sanitizer report");
         }
     }
@@ -490,11 +542,11 @@ static enum result test_fuzz(struct ctx *c)
         return fuzz_failed(&f, "no exit 20 s after SIGTERM");
     }
     if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0 ||
-        sanitizer_report(c)) {
+        sanitizer_report(&f)) {
         return fuzz_failed(&f, "unclean exit after SIGTERM");
     }
-    report("fuzz: seed %lu: %lu operations, device model clean", c->seed,
-           c->iterations);
+    report_counts(&f);
+    report("fuzz: seed %lu: device model clean", c->seed);
     return PASS;
 }
 

@@ -28,6 +28,7 @@ struct ctx {
     bool exited;
     uint64_t seed;              /* fuzz: --seed */
     unsigned long iterations;   /* fuzz, bench: --iterations */
+    unsigned long ioreqs;       /* fuzz: --ioreqs, instead of iterations */
     const char *variant;        /* bench: --variant */
 };
 

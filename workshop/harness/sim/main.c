@@ -3,7 +3,8 @@
  *
  *   xenfv-sim --test NAME --dm fake|qemu|none --dm-path BIN --libdir DIR
  *             --workdir DIR [--domid N] [--vcpus N] [--ram-mib N]
- *             [--bug B] [--seed S] [--iterations N] [--variant V]
+ *             [--bug B] [--seed S] [--iterations N | --ioreqs N]
+ *             [--variant V]
  *   xenfv-sim --list
  *
  * Exit status: 0 pass, 1 fail, 77 skip.  The call log is
@@ -78,6 +79,7 @@ int main(int argc, char **argv)
         { "bug", required_argument, NULL, 'b' },
         { "seed", required_argument, NULL, 'S' },
         { "iterations", required_argument, NULL, 'i' },
+        { "ioreqs", required_argument, NULL, 'I' },
         { "variant", required_argument, NULL, 'V' },
         { "list", no_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 },
@@ -134,6 +136,9 @@ int main(int argc, char **argv)
         case 'i':
             c.iterations = strtoul(optarg, NULL, 0);
             break;
+        case 'I':
+            c.ioreqs = strtoul(optarg, NULL, 0);
+            break;
         case 'V':
             c.variant = optarg;
             break;
@@ -156,7 +161,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: xenfv-sim --test NAME --workdir DIR "
                 "[--dm fake|qemu|none --dm-path BIN --libdir DIR] "
                 "[--domid N] [--vcpus 1-%d] [--ram-mib N] [--bug B]\n"
-                "       [--seed S] [--iterations N] [--variant V]\n"
+                "       [--seed S] [--iterations N | --ioreqs N] "
+                "[--variant V]\n"
                 "       xenfv-sim --list\n", MAX_VCPUS);
         return 2;
     }
