@@ -219,6 +219,53 @@ static enum result test_xs_disks(struct ctx *c)
 }
 
 /*
+ * xl destroy while QEMU is still starting: libxl writes Closing before
+ * the device model announced InitWait.  Closing gets its Closed, and
+ * announcing must not overwrite it (libxl would wait out its 10 s).
+ */
+static enum result test_xs_closing_at_start(struct ctx *c)
+{
+    char img[2][300], val[16], reply[4096];
+    const char *args[] = { "-S", NULL };
+    struct xs_dev disk[2] = {
+        { .disk = true, .devid = 51712, .base = slot_base(0), .irq = 33,
+          .params = img[0] },
+        { .disk = true, .devid = 51728, .base = slot_base(1), .irq = 34,
+          .params = img[1], .vdev = "xvdb" },
+    };
+    int fd[2];
+
+    fd[0] = make_disk(c, "disk0.img", img[0], sizeof(img[0]));
+    fd[1] = make_disk(c, "disk1.img", img[1], sizeof(img[1]));
+    CHECK(fd[0] >= 0 && fd[1] >= 0, "disk images");
+    xs_add(c, &disk[0]);
+    xs_add(c, &disk[1]);
+    CHECK(dm_start(c, args) == 0, "QEMU start");
+    /* Its monitor answers once the machine is built (and stopped). */
+    for (int waited = 0; access(c->qmp, F_OK); waited += 10) {
+        CHECK(waited < 15000 && dm_alive(c), "no QMP socket from QEMU");
+        usleep(10000);
+    }
+    CHECK(qmp_command(c, "{\"execute\": \"query-status\"}", reply,
+                      sizeof(reply)) == 0 && strstr(reply, "prelaunch"),
+          "QEMU not stopped at start: %s", reply);
+    set_state(c, &disk[0], "5");
+    CHECK(wait_state(c, &disk[0], "6", 5000),
+          "Closing written before the guest ran: no Closed (6)");
+    CHECK(qmp_command(c, "{\"execute\": \"cont\"}", reply,
+                      sizeof(reply)) == 0, "cont");
+    CHECK(dm_wait_ready(c, 15000) == 0, "QEMU not running after cont");
+    CHECK(wait_state(c, &disk[1], "2", 5000),
+          "the other disk: no InitWait (2) once the guest runs");
+    CHECK(read_state(c, &disk[0], val, sizeof(val)) && !strcmp(val, "6"),
+          "state of the closed disk is '%s' after the guest started, "
+          "want 6: InitWait overwrote it", val);
+    close(fd[0]);
+    close(fd[1]);
+    return PASS;
+}
+
+/*
  * What xl 4.18+ writes for a guest with a disk, a network device, a
  * console, a GPU and an entropy source: every device where the device
  * tree says, backends from -nic and -serial.
@@ -625,5 +672,7 @@ const struct test tests_xenstore[] = {
       "domains refused, Closing unanswered" },
     { "xs-refusals", test_xs_refusals, 1 << DM_QEMU,
       "every Xenstore/command-line mismatch refused with a clear error" },
+    { "xs-closing-at-start", test_xs_closing_at_start, 1 << DM_QEMU,
+      "libxl's Closing before the guest runs: Closed, never InitWait" },
     { NULL },
 };
