@@ -10,6 +10,8 @@
 #   ioreq-probe  ioreq-probe serves the MMIO of a standalone virtio disk
 #   xenfv-blk    the cross-built QEMU (-M xenfv) serves virtio-blk to a domU
 #   stock-xl-blk launcher/xenfv-launcher starts xenfv for plain `xl create`s
+#   lifecycle-stock, lifecycle-xl  create, reboot, shutdown, destroy and a
+#                killed QEMU, stock xl + launcher or the series' xl (lifecycle.sh)
 #   shell        interactive shell with the toolstack running
 #   cmd          like shell, prints E2E-DOM0-SHELL-READY for `boot cmd`
 # Options on the command line: e2e_domu_mem=MiB e2e_hs=script|dm
@@ -297,6 +299,7 @@ echo "E2E-DOM0-MARKER mode=$mode uptime=$(up)"
 # Modes in files of their own (those of the Xen series, build-images'
 # xen-tools-part.sh): they end with pass, fail or skip.
 [ -f /etc/e2e/modes/$mode.sh ] && . /etc/e2e/modes/$mode.sh
+case $mode in lifecycle-*) . /etc/e2e/lifecycle.sh ;; esac
 
 case $mode in
 marker)

@@ -10,6 +10,8 @@
 #            a counting pass on vda between marker reads of the idle
 #            transport at 0x2001000, then (after dom0 sends "go" on the
 #            console) the timed pass on both disks and a full verify
+#   life     lifecycle: check the previous boot's data, write this boot's,
+#            then write and flush chunks until stopped (dom0 lifecycle-*)
 #   modules  load every packed module (smoke test), power off
 #   virtio   print the device tree's virtio@ nodes (E2E-DOMU-DT) and the
 #            virtio devices found on them (E2E-DOMU-VIRTIO), read /dev/vda
@@ -263,6 +265,61 @@ bench)
     fi
     done_ $ok
     while :; do sleep 1000; done
+    ;;
+life)
+    # dom0 modes lifecycle-* (lifecycle.sh): the guest is rebooted, shut
+    # down, destroyed and has its device model killed, always in the middle
+    # of writes. Layout of /dev/vda (512-byte sectors, each holding its own
+    # number and the boot's token, so a misplaced sector shows):
+    #   sector 0            "E2E-LIFE <token> <md5 of the data region>"
+    #   1 MiB .. 2 MiB      data region, written once per boot, one writer per vCPU
+    #   4 MiB ..            128 KiB chunks written in a loop until the end,
+    #                       each reported flushed (E2E-DOMU-FLUSHED k) after fsync
+    # At boot the previous boot's header and data must read back intact.
+    # xl shutdown/reboot reach this shell (pid 1) as busybox poweroff's
+    # SIGUSR2 / reboot's SIGTERM; a trap only runs between commands, hence
+    # `wait` below.
+    trap 'sync; poweroff -f' USR1 USR2
+    trap 'sync; reboot -f' TERM
+    load virtio_mmio && load virtio_blk || { done_ FAIL modules; while :; do sleep 1000 & wait $!; done; }
+    i=0
+    while [ ! -b /dev/vda ] && [ $i -lt $((vda_wait * 10)) ]; do usleep 100000; i=$((i + 1)); done
+    [ -b /dev/vda ] || { done_ FAIL no-vda; while :; do sleep 1000 & wait $!; done; }
+    tok=$(head -c 6 /dev/urandom | md5sum | cut -c1-10)
+    say "vda $(cat /sys/block/vda/size) sectors, $(grep -c ^processor /proc/cpuinfo) vCPUs, token $tok, up $(cut -d" " -f1 /proc/uptime)"
+    # pat TOKEN FIRST N: sectors FIRST..FIRST+N-1 as they are written
+    pat() { awk -v t="$1" -v s="$2" -v n="$3" \
+        'BEGIN { for (i = s; i < s + n; i++) printf "%-511s\n", "E2E-LIFE " t " sector " i }'; }
+    ok=OK
+    set -- $(head -c 512 /dev/vda | tr -d '\0')
+    if [ "${1:-}" = E2E-LIFE ]; then
+        got=$(dd if=/dev/vda bs=1M skip=1 count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+        if [ "$got" = "$3" ]; then say "previous boot $2: data intact"; echo "E2E-DOMU-PREV $2 ok"
+        else echo "E2E-DOMU-PREV $2 BAD (md5 $got, header $3)"; ok=FAIL; fi
+    else
+        echo "E2E-DOMU-PREV none"
+    fi
+    # Two writers at once, 512 KiB each (both vCPUs busy with I/O).
+    ( pat $tok 2048 1024 | dd of=/dev/vda bs=64k seek=16 conv=fsync 2>/dev/null ) &
+    w1=$!
+    ( pat $tok 3072 1024 | dd of=/dev/vda bs=64k seek=24 conv=fsync 2>/dev/null ) &
+    w2=$!
+    wait $w1 && wait $w2 || ok=FAIL
+    echo 3 > /proc/sys/vm/drop_caches
+    md=$(dd if=/dev/vda bs=1M skip=1 count=1 2>/dev/null | md5sum | cut -d' ' -f1)
+    [ "$md" = "$(pat $tok 2048 2048 | md5sum | cut -d' ' -f1)" ] || { say "data region reads back wrong"; ok=FAIL; }
+    printf '%-512s' "E2E-LIFE $tok $md" | dd of=/dev/vda conv=fsync,notrunc 2>/dev/null || ok=FAIL
+    done_ $ok token=$tok md5=$md up=$(cut -d' ' -f1 /proc/uptime)
+    (
+        k=0
+        while :; do
+            pat "$tok-$k" $((8192 + (k % 240) * 256)) 256 |
+                dd of=/dev/vda bs=64k seek=$((64 + (k % 240) * 2)) conv=fsync 2>/dev/null &&
+                echo "E2E-DOMU-FLUSHED $tok $k"
+            k=$((k + 1))
+        done
+    ) &
+    while :; do sleep 1000 & wait $!; done
     ;;
 modules)
     for m in /etc/e2e/mod/*; do load "$(basename "$m")"; done
