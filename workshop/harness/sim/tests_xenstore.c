@@ -602,26 +602,6 @@ static enum result test_grants_64k_pages(struct ctx *c)
 }
 
 /*
- * -xen-domid-restrict replaces libxengnttab's file descriptor by /dev/null:
- * QEMU must refuse a guest that gives grants rather than let its first
- * request wait forever.
- */
-static enum result test_grants_restrict(struct ctx *c)
-{
-    char img[300];
-    const char *args[] = { "-xen-domid-restrict", NULL };
-    struct xs_dev disk = { .disk = true, .devid = 51712,
-                           .base = slot_base(0), .irq = 33, .params = img };
-    int fd = make_disk(c, "disk0.img", img, sizeof(img));
-
-    CHECK(fd >= 0, "disk image");
-    as_driver_domain(c, &disk);
-    return dm_expect_refusal(c, args, "grant DMA under -xen-domid-restrict",
-                             "grant DMA does not work with "
-                             "-xen-domid-restrict");
-}
-
-/*
  * Devices whose guest uses grant DMA.  A granted device on -device must
  * offer VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on): Linux refuses it
  * otherwise.  A 4.17 disk whose backend is a driver domain (here: the
@@ -686,8 +666,6 @@ const struct test tests_xenstore[] = {
       "through grants only; -device without iommu_platform refused" },
     { "grants-64k-pages", test_grants_64k_pages, 1 << DM_QEMU,
       "grant DMA refused clearly under a kernel with 64 KiB pages" },
-    { "grants-restrict", test_grants_restrict, 1 << DM_QEMU,
-      "grant DMA refused clearly under -xen-domid-restrict" },
     { "xs-restrict", test_xs_restrict, 1 << DM_QEMU,
       "-xen-domid-restrict: InitWait written before Xenstore is cut, disk "
       "served, every handle restricted before the guest ran, other "
