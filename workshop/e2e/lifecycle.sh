@@ -162,11 +162,11 @@ served() {
 closed() {
     # The series' libxl stops the xenfv it started and removes the nodes
     # without the handshake.
-    [ $route = stock ] || { cl=n/a; return 0; }
+    [ $route = stock ] || { cl="not asked (libxl stops the xenfv it started)"; return 0; }
     [ -n "$(st $1 6)" ] || lfail "domain $1: its disk never reached Closed (6)"
     c5=$(dt "$(st $1 5)" "$(st $1 6 last)")
     [ "$c5" = n/a ] || awk "BEGIN { exit !($c5 <= 2) }" || lfail "domain $1: Closing -> Closed took $c5 s"
-    cl=$(dt "$2" "$(st $1 6)")
+    cl="Closed $(dt "$2" "$(st $1 6)") s after the command"
 }
 # xl's errors; but for the one the series' libxl logs, truthfully, when the
 # xenfv it started was killed before xl destroy (step 6)
@@ -208,7 +208,7 @@ grep -q "E2E-DOMU-PREV $(grep 'E2E-DOMU-DONE life' $CONS | sed -n 1p | sed 's/.*
 clean $d1
 closed $d1 $t0
 served $d2
-res="$res; reboot: old disk Closed $cl s after the command, new served $sv s after state 1, guest back after $(dt $t0 $t1) s"
+res="$res; reboot: old disk $cl, new served $sv s after state 1, guest back after $(dt $t0 $t1) s"
 writing 2
 
 # 3. shutdown -w: xl returns at the shutdown; the domain goes right after
@@ -222,7 +222,7 @@ awk "BEGIN { exit !($t2 - $t1 <= 5) }" || lfail "domain $d2 went $(dt $t1 $t2) s
 clean $d2 all
 image_holds "$tok"
 closed $d2 $t0
-res="$res; shutdown -w: returned after $(dt $t0 $t1) s, disk Closed $cl s after the command, domain gone $(dt $t1 $t2) s after xl returned"
+res="$res; shutdown -w: returned after $(dt $t0 $t1) s, disk $cl, domain gone $(dt $t1 $t2) s after xl returned"
 
 # 4. create, then shutdown -ww and create again at once
 $XL $xlv create $CFG > /run/life-xl-create2.log 2>&1 || { cat /run/life-xl-create2.log; lfail "xl create after shutdown rc=$?"; }

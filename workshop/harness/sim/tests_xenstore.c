@@ -602,6 +602,59 @@ static enum result test_grants_64k_pages(struct ctx *c)
 }
 
 /*
+ * -xen-domid-restrict replaces libxengnttab's file descriptor by /dev/null,
+ * so a restricted QEMU cannot map grants.  It says so when it starts, and
+ * a request that gives grants fails (or the device wants a reset) while
+ * QEMU keeps serving.
+ */
+static enum result test_grants_restrict(struct ctx *c)
+{
+    struct sim *s = c->s;
+    char img[300];
+    const char *args[] = { "-xen-domid-restrict", NULL };
+    struct xs_dev disk = { .disk = true, .devid = 51712,
+                           .base = slot_base(0), .irq = 33, .params = img };
+    int fd = make_disk(c, "disk0.img", img, sizeof(img));
+    struct blk_req r;
+    struct vbuf b[3];
+    struct vdev d;
+    uint32_t status = 0;
+    bool done = false;
+
+    CHECK(fd >= 0, "disk image");
+    as_driver_domain(c, &disk);
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(log_has(c->dm_log, "-xen-domid-restrict closes the grant device"),
+          "no warning that grants cannot be mapped under restriction");
+    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d) == 0, "disk");
+    CHECK(vdev_init(&d, 1ULL << VIRTIO_BLK_F_FLUSH, 1) == 0, "disk init");
+    blk_prepare(s, &r, VIRTIO_BLK_T_IN, 0, 4096, 0);
+    b[0] = (struct vbuf) { r.hdr, 16 };
+    b[1] = (struct vbuf) { r.data, 4096, true };
+    b[2] = (struct vbuf) { r.status, 1, true };
+    r.head = vq_add(&d, &d.vq[0], b, 3);
+    CHECK(r.head >= 0, "queue full");
+    vq_kick(&d, &d.vq[0]);
+    for (int i = 0; i < 200 && !done; i++) {
+        done = vq_pop(&d, &d.vq[0], NULL) >= 0;
+        status = vdev_status(&d);
+        if (status & VIRTIO_CONFIG_S_NEEDS_RESET) {
+            break;
+        }
+        usleep(10000);
+    }
+    CHECK(dm_alive(c), "QEMU died on a grant it could not map");
+    CHECK((status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
+          (done && *(uint8_t *)guest_ptr(s, r.status, 1) != 0),
+          "a request with grants neither failed nor flagged NEEDS_RESET "
+          "(device status 0x%x)", status);
+    close(fd);
+    return PASS;
+}
+
+/*
  * Devices whose guest uses grant DMA.  A granted device on -device must
  * offer VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on): Linux refuses it
  * otherwise.  A 4.17 disk whose backend is a driver domain (here: the
@@ -666,6 +719,8 @@ const struct test tests_xenstore[] = {
       "through grants only; -device without iommu_platform refused" },
     { "grants-64k-pages", test_grants_64k_pages, 1 << DM_QEMU,
       "grant DMA refused clearly under a kernel with 64 KiB pages" },
+    { "grants-restrict", test_grants_restrict, 1 << DM_QEMU,
+      "under -xen-domid-restrict: a warning, grant requests fail cleanly" },
     { "xs-restrict", test_xs_restrict, 1 << DM_QEMU,
       "-xen-domid-restrict: InitWait written before Xenstore is cut, disk "
       "served, every handle restricted before the guest ran, other "
