@@ -52,13 +52,29 @@ void deadline_in(struct timespec *ts, int ms)
 }
 
 /* Called with s->lock held. */
+/* Foreign and grant mappings the device model asked for so far */
+static unsigned maps_done(struct sim *s)
+{
+    return s->calls[XFV_OP_FMEM_MAP] + s->calls[XFV_OP_GNT_MAP];
+}
+
+static unsigned ms_since(const struct timespec *t0)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - t0->tv_sec) * 1000 +
+           (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 static int send_locked(struct sim *s, unsigned vcpu, int server,
                        ioreq_t *req, int timeout_ms)
 {
     struct ioserver *srv = &s->servers[server];
     struct vcpu *vc = &s->vcpus[vcpu];
     ioreq_t *slot = &srv->page->vcpu_ioreq[vcpu];
-    struct timespec dl;
+    struct timespec dl, t0;
+    unsigned mapped;
     int r = 0;
 
     if (slot->state != STATE_IOREQ_NONE) {
@@ -103,6 +119,8 @@ static int send_locked(struct sim *s, unsigned vcpu, int server,
         sim_send_event(s, srv->eport[vcpu]);
     }
 
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    mapped = maps_done(s);
     deadline_in(&dl, timeout_ms);
     for (;;) {
         if (s->dom != DOM_RUNNING || !srv->used) {
@@ -117,9 +135,21 @@ static int send_locked(struct sim *s, unsigned vcpu, int server,
             }
         }
         if (pthread_cond_timedwait(&vc->cond, &s->lock, &dl) == ETIMEDOUT) {
+            if (maps_done(s) != mapped &&
+                (int)ms_since(&t0) + timeout_ms <= s->answer_cap_ms) {
+                sim_log(s, "guest: vcpu %u: no answer after %u ms, the device "
+                        "model maps guest memory meanwhile: waiting on",
+                        vcpu, ms_since(&t0));
+                mapped = maps_done(s);
+                deadline_in(&dl, timeout_ms);
+                continue;
+            }
             r = -ETIMEDOUT;
             break;
         }
+    }
+    if (ms_since(&t0) > s->slowest_ms) {
+        s->slowest_ms = ms_since(&t0);
     }
     s->inflight--;
     if (r == 0) {

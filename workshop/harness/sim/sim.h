@@ -132,6 +132,13 @@ struct sim {
      */
     unsigned gate, gated;
     unsigned inflight, max_inflight;    /* ioreqs posted, not answered */
+    /*
+     * An ioreq whose deadline passes while the device model keeps mapping
+     * guest memory is waited for again, up to answer_cap_ms in all (0: no
+     * such wait); slowest_ms: the longest answer so far.
+     */
+    int answer_cap_ms;
+    unsigned slowest_ms;
     unsigned mmio, kicks;       /* guest MMIO accesses, QueueNotify writes */
     unsigned rr;                /* round-robin vcpu for unpinned accesses */
 
