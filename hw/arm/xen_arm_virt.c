@@ -227,6 +227,15 @@ static void xenfv_read_backends(XenFVMachineState *xms)
                               dev->path);
             exit(1);
         }
+        /*
+         * Restriction replaces the grant device's file descriptor by
+         * /dev/null: Xen's libraries cannot confine it to one domain.
+         */
+        if (dev->grants && xen_domid_restrict) {
+            warn_report("xenfv: %s: -xen-domid-restrict closes the grant "
+                        "device: requests that give grant references fail, "
+                        "guest addresses are served", dev->path);
+        }
         xms->declared[slot] = dev;
     }
 }

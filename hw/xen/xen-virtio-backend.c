@@ -275,19 +275,48 @@ XenVirtioBackends *xen_virtio_backends_read(unsigned int domid,
 
 /* The handshake */
 
-static bool xen_virtio_set_state(XenVirtioBackends *backends,
-                                 XenVirtioBackend *dev,
-                                 enum xenbus_state state, Error **errp)
+/*
+ * Move the device's state from @from to @to, and only from there: the
+ * toolstack may have gone on meanwhile (Closing written while QEMU was
+ * starting) or removed the device, whose nodes a plain write would
+ * create again.
+ */
+static bool xen_virtio_move_state(XenVirtioBackends *backends,
+                                  XenVirtioBackend *dev,
+                                  enum xenbus_state from,
+                                  enum xenbus_state to, Error **errp)
 {
     g_autofree char *path = g_strdup_printf("%s/state", dev->path);
-    g_autofree char *val = g_strdup_printf("%u", state);
+    g_autofree char *want = g_strdup_printf("%u", from);
+    g_autofree char *val = g_strdup_printf("%u", to);
 
-    trace_xen_virtio_backend_state(dev->path, state);
-    if (!xs_write(backends->xs, XBT_NULL, path, val, strlen(val))) {
-        error_setg_errno(errp, errno, "xen: cannot write %s", path);
-        return false;
+    for (;;) {
+        xs_transaction_t t = xs_transaction_start(backends->xs);
+        unsigned int len;
+        char *cur;
+        bool move;
+
+        if (t == XBT_NULL) {
+            error_setg_errno(errp, errno, "xen: cannot start a transaction");
+            return false;
+        }
+        cur = xs_read(backends->xs, t, path, &len);
+        move = cur && len == strlen(want) && !memcmp(cur, want, len);
+        free(cur);
+        if (move && !xs_write(backends->xs, t, path, val, strlen(val))) {
+            error_setg_errno(errp, errno, "xen: cannot write %s", path);
+            xs_transaction_end(backends->xs, t, true);
+            return false;
+        }
+        if (xs_transaction_end(backends->xs, t, false)) {
+            trace_xen_virtio_backend_state(dev->path, from, to, move);
+            return true;
+        }
+        if (errno != EAGAIN) {
+            error_setg_errno(errp, errno, "xen: cannot write %s", path);
+            return false;
+        }
     }
-    return true;
 }
 
 static void xen_virtio_backends_announce(XenVirtioBackends *backends)
@@ -300,7 +329,8 @@ static void xen_virtio_backends_announce(XenVirtioBackends *backends)
         XenVirtioBackend *dev = g_ptr_array_index(backends->devices, i);
 
         if (!dev->removed &&
-            !xen_virtio_set_state(backends, dev, XenbusStateInitWait, &err)) {
+            !xen_virtio_move_state(backends, dev, XenbusStateInitialising,
+                                   XenbusStateInitWait, &err)) {
             error_report_err(err);
             err = NULL;
         }
@@ -342,7 +372,8 @@ static void xen_virtio_backend_changed(XenVirtioBackends *backends,
             error_report("xen: flushing the disks of domain %u failed: "
                          "its last writes may be lost", backends->domid);
         }
-        if (!xen_virtio_set_state(backends, dev, XenbusStateClosed, &err)) {
+        if (!xen_virtio_move_state(backends, dev, XenbusStateClosing,
+                                   XenbusStateClosed, &err)) {
             error_report_err(err);
         }
     }
