@@ -37,7 +37,7 @@ cat > $CFG <<EOF
 name="life"
 kernel="/domu/Image"
 ramdisk="/domu/initrd.gz"
-extra="console=hvc0 rdinit=/init e2e=life"
+extra="console=hvc0 quiet rdinit=/init e2e=life"
 memory=$domu_mem
 vcpus=2
 disk=['format=raw,vdev=xvda,backendtype=standalone,specification=virtio,target=$IMG']
