@@ -86,7 +86,10 @@ if [ $KIND = arm64 ]; then
         LD=aarch64-linux-gnu-ld
         EXTRA_CFLAGS_XEN_TOOLS="-idirafter $SYSROOT/usr/include"
         PREPEND_LDFLAGS_XEN_TOOLS="-L$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
-        WGET=/bin/false GIT=/bin/false)
+        WGET=/bin/false GIT=/bin/false
+        # DWARF for abidiff (xen-tests/libxl-checks.sh); dom0 gets
+        # stripped copies.
+        debug_symbols=y)
 else
     MK=(make -C "$SRCCOPY" XEN_TARGET_ARCH=x86_64 WGET=/bin/false GIT=/bin/false)
 fi
