@@ -133,6 +133,10 @@ guest_says domu 'E2E-DOMU-DT virtio@2000200 compatible=virtio,mmio interrupts=00
     xv_fail "guest device tree: no virtio@2000200 with SPI 34 edge"
 guest_says domu 'E2E-DOMU-VIRTIO 2000000.virtio device=0x0002' || xv_fail "guest: no virtio-blk at 0x2000000"
 guest_says domu 'E2E-DOMU-VIRTIO 2000200.virtio device=0x0004' || xv_fail "guest: no virtio-rng at 0x2000200"
+# The guest's 2 MiB at offset 1 MiB, on the image too
+want=$(yes E2E-XENFV-VIRTIO-PAST-1MIB | head -c 2097152 | md5sum | cut -d' ' -f1)
+got=$(dd if=/domu/disk.img bs=64k skip=16 count=32 2>/dev/null | md5sum | cut -d' ' -f1)
+[ "$want" = "$got" ] || xv_fail "image: the guest's write past the first MiB is not there (md5 $got)"
 
 t2=$(up)
 $XX destroy domu > /run/xl-destroy.log 2>&1 || xv_fail "xenfv-xl destroy rc=$?"
