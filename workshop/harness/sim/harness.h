@@ -56,6 +56,12 @@ struct vdev;
 struct vq;
 /* A raw disk image of DISK_MIB MiB in the work directory; its fd. */
 int make_disk(struct ctx *c, const char *name, char *path, size_t len);
+/*
+ * Start QEMU with two virtio-blk devices on disk0.img and disk1.img (fd0,
+ * fd1), with grant DMA if grants, and find them as d0 and d1.
+ */
+enum result start_two_blk(struct ctx *c, bool grants, struct vdev *d0,
+                          struct vdev *d1, int *fd0, int *fd1);
 /* Write patterns through d, read them back, check the image file fd. */
 enum result blk_roundtrip(struct ctx *c, struct vdev *d, int fd,
                           unsigned seed);

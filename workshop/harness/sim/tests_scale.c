@@ -187,14 +187,7 @@ static enum result check_image(int fd, uint64_t first, uint64_t n,
 static enum result test_ram_bank1(struct ctx *c)
 {
     struct sim *s = c->s;
-    char img0[300], img1[300], drive0[400], drive1[400];
-    const char *args[] = {
-        "-drive", drive0, "-device", "virtio-blk-device,drive=d0",
-        "-drive", drive1, "-device", "virtio-blk-device,drive=d1",
-        "-d", "guest_errors", NULL,
-    };
-    int fd0 = make_disk(c, "disk0.img", img0, sizeof(img0));
-    int fd1 = make_disk(c, "disk1.img", img1, sizeof(img1));
+    int fd0, fd1;
     /* Top of bank 0 (12 KiB), bottom of bank 1 (8 KiB), its last page */
     const struct seg cross[3] = {
         { RAM0_TOP - 12288, 24 }, { RAM1_BASE, 16 }, { RAM1_TOP - 4096, 8 },
@@ -209,16 +202,9 @@ static enum result test_ram_bank1(struct ctx *c)
     CHECK(s->nr_banks == 2 && s->banks[1].file_offset == 3 * GIB &&
           RAM1_TOP == RAM1_BASE + (s->banks[1].nr_pfns << 12),
           "the simulated guest does not have 3 GiB in each bank");
-    snprintf(drive0, sizeof(drive0), "file=%s,if=none,format=raw,id=d0",
-             img0);
-    snprintf(drive1, sizeof(drive1), "file=%s,if=none,format=raw,id=d1",
-             img1);
-    if (fd0 < 0 || fd1 < 0 || dm_start(c, args) < 0 ||
-        dm_wait_ready(c, 15000) < 0) {
+    if (start_two_blk(c, false, &d0, &d1, &fd0, &fd1) != PASS) {
         return FAIL;
     }
-    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d0) >= 0 &&
-          vdev_find(s, VIRTIO_ID_BLOCK, 1, &d1) >= 0, "two virtio-blk");
 
     /* d0: used ring at RAM file offset 4 GiB, a bucket boundary */
     alloc_from(s, RAM1_BASE + GIB - 8192);

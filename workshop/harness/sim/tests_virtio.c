@@ -625,12 +625,8 @@ static int balloon_out(struct sim *s, uint64_t gpa)
     return guest_invalidate(s, 0);
 }
 
-/*
- * Start QEMU with two virtio-blk devices on disk0.img and disk1.img, with
- * grant DMA if grants; d0 and d1 initialised.
- */
-static enum result two_blk(struct ctx *c, bool grants, struct vdev *d0,
-                           struct vdev *d1, int *fd0, int *fd1)
+enum result start_two_blk(struct ctx *c, bool grants, struct vdev *d0,
+                          struct vdev *d1, int *fd0, int *fd1)
 {
     struct sim *s = c->s;
     char img0[300], img1[300], drive0[400], drive1[400];
@@ -657,6 +653,16 @@ static enum result two_blk(struct ctx *c, bool grants, struct vdev *d0,
     }
     CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, d0) >= 0 &&
           vdev_find(s, VIRTIO_ID_BLOCK, 1, d1) >= 0, "two virtio-blk");
+    return PASS;
+}
+
+/* start_two_blk(), with d0 and d1 initialised */
+static enum result two_blk(struct ctx *c, bool grants, struct vdev *d0,
+                           struct vdev *d1, int *fd0, int *fd1)
+{
+    if (start_two_blk(c, grants, d0, d1, fd0, fd1) != PASS) {
+        return FAIL;
+    }
     CHECK(vdev_init(d0, 0, 1) == 0 && vdev_init(d1, 0, 1) == 0, "init");
     return PASS;
 }
@@ -986,15 +992,6 @@ static enum result corrupt_once(struct ctx *c, struct vdev *d0, int fd0,
 
 static enum result test_ring_corrupt(struct ctx *c)
 {
-    struct sim *s = c->s;
-    char img0[300], img1[300], drive0[400], drive1[400];
-    const char *args[] = {
-        "-drive", drive0, "-device", "virtio-blk-device,drive=d0",
-        "-drive", drive1, "-device", "virtio-blk-device,drive=d1",
-        "-d", "guest_errors", NULL,
-    };
-    int fd0 = make_disk(c, "disk0.img", img0, sizeof(img0));
-    int fd1 = make_disk(c, "disk1.img", img1, sizeof(img1));
     static const struct {
         enum corruption how;
         const char *log;
@@ -1005,17 +1002,11 @@ static enum result test_ring_corrupt(struct ctx *c)
         { USED_SCRIBBLED, NULL },
     };
     struct vdev d0, d1;
+    int fd0, fd1;
 
-    snprintf(drive0, sizeof(drive0), "file=%s,if=none,format=raw,id=d0",
-             img0);
-    snprintf(drive1, sizeof(drive1), "file=%s,if=none,format=raw,id=d1",
-             img1);
-    if (fd0 < 0 || fd1 < 0 || dm_start(c, args) < 0 ||
-        dm_wait_ready(c, 15000) < 0) {
+    if (start_two_blk(c, false, &d0, &d1, &fd0, &fd1) != PASS) {
         return FAIL;
     }
-    CHECK(vdev_find(s, VIRTIO_ID_BLOCK, 0, &d0) >= 0 &&
-          vdev_find(s, VIRTIO_ID_BLOCK, 1, &d1) >= 0, "two virtio-blk");
     CHECK(vdev_init(&d1, 0, 1) == 0, "init");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (corrupt_once(c, &d0, fd0, cases[i].how, cases[i].log) != PASS ||
