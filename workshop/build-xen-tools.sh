@@ -69,7 +69,12 @@ publish() {
     info "out: $OUT ($(cat "$OUT/SOURCE"))"
 }
 
-if [ $KIND = arm64 ] && [ -f "$cached/.done" ]; then
+# A cached build publishes the artefacts only. Callers that compile against
+# the build tree (xen-tests/libxl-checks.sh) set XENFV_XEN_BUILD_TREE=1: they
+# get the tree built when it is not this key's ($BUILD/src.key).
+if [ $KIND = arm64 ] && [ -f "$cached/.done" ] &&
+   { [ -z "${XENFV_XEN_BUILD_TREE:-}" ] ||
+     [ "$(cat "$BUILD/src.key" 2>/dev/null)" = "$key" ]; }; then
     stage "xen tools: cached build $key"
     publish
     exit 0
@@ -77,6 +82,7 @@ fi
 
 stage "xen tools: sync work/xen to $SRCCOPY"
 mkdir -p "$SRCCOPY"
+rm -f "$BUILD/src.key"
 # -c: unchanged files keep their mtime, so make rebuilds only what changed.
 rsync -rlpc --exclude=/.git "$XEN_SRC/" "$SRCCOPY/"
 
@@ -149,6 +155,7 @@ log=$BUILD/make.log
     grep -E -A3 ': (error|warning):|undefined reference|\*\*\*' "$log" | head -40
     die "build failed ($log)"
 }
+[ $KIND = arm64 ] && echo "$key" > "$BUILD/src.key"
 
 if [ $KIND = x86 ]; then
     [ -f "$SRCCOPY/tools/libs/light/libxenlight.so.4.17.0" ] && [ -x "$SRCCOPY/tools/xl/xl" ] ||

@@ -43,10 +43,9 @@ fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 # debug_build NAME COMMIT: the arm64 tools of COMMIT with debug info, in
 # $ABI/NAME/build-xen-tools/out. The marker file (untracked, so part of
 # build-xen-tools.sh's cache key) keeps them apart from the builds without.
-# The build tree must be COMMIT's too (the unit tests use it): a cached
-# build of a tree that has since been built over is made again.
+# The build tree must be COMMIT's too (the unit tests use it).
 debug_build() {
-    local dir=$ABI/$1 commit try key f stale
+    local dir=$ABI/$1 commit
     commit=$(git -C "$XEN_SRC" rev-parse --verify "$2^{commit}") || return 1
     if [ ! -d "$dir/xen/.git" ]; then
         rm -rf "$dir/xen"
@@ -56,19 +55,8 @@ debug_build() {
     git -C "$dir/xen" checkout -q -f --detach "$commit" || return 1
     git -C "$dir/xen" clean -q -fdx
     echo "debug_symbols=y (workshop/xen-tests/libxl-checks.sh)" > "$dir/xen/abi-debug-build.txt"
-    for try in 1 2; do
-        debug_symbols=y XENFV_WORK=$dir "$TOP/workshop/build-xen-tools.sh" \
-            > "$dir/build.log" 2>&1 || { tail -20 "$dir/build.log"; return 1; }
-        stale=""
-        while read -r f; do
-            cmp -s "$dir/xen/$f" "$dir/build-xen-tools/src/$f" || { stale=$f; break; }
-        done < <(git -C "$dir/xen" ls-files tools/include tools/libs/light tools/xl)
-        [ -z "$stale" ] && break
-        key=$(sed -n 's/.*; key \([0-9a-f]*\)$/\1/p' "$dir/build-xen-tools/out/SOURCE")
-        info "$1: build tree is not $commit's ($stale): building again"
-        [ -n "$key" ] && rm -rf "$CACHE/xen-tools/$key"
-    done
-    [ -z "$stale" ] || return 1
+    XENFV_XEN_BUILD_TREE=1 debug_symbols=y XENFV_WORK=$dir "$TOP/workshop/build-xen-tools.sh" \
+        > "$dir/build.log" 2>&1 || { tail -20 "$dir/build.log"; return 1; }
     info "$1: $(cat "$dir/build-xen-tools/out/SOURCE")"
 }
 
@@ -80,8 +68,9 @@ if [ -n "${XENFV_ABI_SERIES:-}" ]; then
     NEW=$ABI/series-other/build-xen-tools/out
     SRC=$ABI/series-other/build-xen-tools/src
 else
-    # work/xen as it is (a cached build when it was built before)
-    "$TOP/workshop/build-xen-tools.sh" > "$ABI/series.log" 2>&1 ||
+    # work/xen as it is, with its build tree (the unit tests compile
+    # against it; a cached build alone does not have it)
+    XENFV_XEN_BUILD_TREE=1 "$TOP/workshop/build-xen-tools.sh" > "$ABI/series.log" 2>&1 ||
         { tail -20 "$ABI/series.log"; die "build of work/xen failed"; }
     NEW=$WORK/build-xen-tools/out
     SRC=$WORK/build-xen-tools/src
