@@ -5,7 +5,8 @@
 #                         plus the xenfv qtests when the tree has them
 #   build-qemu.sh noxen   qemu-system-aarch64 with --disable-xen
 #   build-qemu.sh cross   qemu-system-aarch64 for arm64 hosts (the artefact
-#                         that runs in dom0), against an arm64 sysroot
+#                         that runs in dom0, with seccomp for -sandbox),
+#                         against an arm64 sysroot
 #   build-qemu.sh asan    qemu-system-aarch64 with Xen, ASan + UBSan
 #                         (--enable-sanitizers), for the harness's fuzz mode
 # Build directories are work/build-<kind>; ccache keeps rebuilds cheap.
@@ -38,7 +39,7 @@ SYSROOT_PKGS="libxen-dev libxenmisc4.17 libxencall1 libxenevtchn1
     zlib1g libfdt-dev libfdt1 libpcre2-dev libpcre2-8-0 libpcre2-16-0
     libpcre2-32-0 libpcre2-posix3 libffi-dev libffi8 libmount-dev libmount1
     libblkid-dev libblkid1 libselinux1-dev libselinux1 libsepol-dev libsepol2
-    uuid-dev libuuid1 libpng-dev libpng16-16"
+    uuid-dev libuuid1 libpng-dev libpng16-16 libseccomp-dev libseccomp2"
 
 sysroot() {
     arm64_sysroot sysroot-arm64 "$SYSROOT_PKGS"
@@ -98,6 +99,7 @@ cross)
     ldirs+=" -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
     configure "${COMMON_OPTS[@]}" --cross-prefix=aarch64-linux-gnu- \
         --enable-xen --target-list=aarch64-softmmu --disable-tools \
+        --enable-seccomp \
         --extra-cflags="-I$SYSROOT/usr/include" --extra-ldflags="$ldirs"
     [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
     ;;

@@ -24,7 +24,7 @@ XEN_PKGS_PINNED="xen-utils-4.17 xenstore-utils libxenmisc4.17 libxencall1
 RUNTIME_PKGS="libc6 libgcc-s1 libyajl2 libext2fs2 libcom-err2 libfdt1 libuuid1
     zlib1g libncurses6 libtinfo6"
 QEMU_LIB_PKGS="libglib2.0-0 libpixman-1-0 libpng16-16 libpcre2-8-0 libffi8
-    libmount1 libblkid1 libselinux1 libzstd1 libaio1 liburing2"
+    libmount1 libblkid1 libselinux1 libzstd1 libaio1 liburing2 libseccomp2"
 OTHER_PKGS="busybox-static"
 KERNEL_META=linux-image-arm64
 

@@ -14,10 +14,10 @@
 #              xc-set-target is done
 #              data/e2e/ask = <tag>                md5 of the image, please
 # dd-qemu (XENFV_QEMU) waits for target/<guest> before it starts QEMU.
-# A restricted xenfv cannot use Xenstore once the guest runs, so this role
-# also answers the backend's Closing (5 -> 6) and then removes the guest's
-# backend directory (xl devd's part in a driver domain); the launcher then
-# stops the QEMU (XENFV_STOP_GRACE).
+# A restricted xenfv cannot use Xenstore once the guest runs: the launcher
+# stops it when the guest's devices are Closing and answers Closed; this
+# role then removes the guest's backend directory (xl devd's part in a
+# driver domain).
 # No xen-privcmd (nor xenfs, which needs it) yet: Debian's 6.1 privcmd,
 # loaded in a domain other than dom0, reads the domain's Xenstore node
 # `target` once, at load time, and then allows only device-model calls
@@ -61,13 +61,15 @@ echo "dd-qemu: $(xc-set-target -q $d 2>&1)"
 exec /usr/local/bin/qemu-system-aarch64 "$@"
 WRAP
 chmod 755 /usr/local/bin/dd-qemu
+launcher_host
 mkdir -p /etc/default
 cat > /etc/default/xenfv-launcher <<CONF
 XENFV_QEMU=/usr/local/bin/dd-qemu
 # the trace shows how xenfv reaches the guest's memory: the disk is marked
 # as using grants (backend not in dom0: iommu_platform=on), the guest
-# (no grant DMA) gives physical addresses, served by foreign mappings
-XENFV_QEMU_ARGS="-d guest_errors -xen-domid-restrict -trace xen_virtio_backend -trace xen_remap_bucket -trace xen_grant_dma_map -trace xen_grant_dma_map_failed"
+# (no grant DMA) gives physical addresses, served by foreign mappings;
+# the launcher's defaults add -xen-domid-restrict, -sandbox, -chroot, -runas
+XENFV_QEMU_ARGS="-d guest_errors -trace xen_virtio_backend -trace xen_remap_bucket -trace xen_grant_dma_map -trace xen_grant_dma_map_failed"
 # a driver domain cannot read the guest's cpu/ and memory/static-max
 XENFV_VCPUS=1
 XENFV_MEMORY=$domu_mem
@@ -84,7 +86,7 @@ BE=backend/virtio_disk
 # dump: the launcher's and the QEMUs' logs on dd's console (dom0 has it)
 dump() {
     sed 's/^/dd launcher| /' /run/launcher.log
-    for f in /var/log/xen/qemu-dm-*.log; do [ -f $f ] && sed "s|^|dd $(basename $f)\| |" $f; done
+    for f in /var/log/xen/xenfv-*.log; do [ -f $f ] && sed "s|^|dd $(basename $f)\| |" $f; done
 }
 while :; do
     # dom0 asks for the image's md5
@@ -97,13 +99,9 @@ while :; do
             st=$(xenstore-read $BE/$g/$dev/state 2>/dev/null)
             eval "o=\${seen_${g}_$dev:-}"
             [ "$o" = "$st" ] || { say "guest $g device $dev: state $st"; eval "seen_${g}_$dev=$st"; }
-            if [ "$st" = 5 ]; then
-                # Closing: the restricted QEMU cannot answer any more
-                xenstore-write $BE/$g/$dev/state 6
-                eval "closed_$g=$(up)"
-                say "guest $g device $dev: Closing answered with Closed"
-                dump
-            elif [ "$st" = 6 ] && [ "$(xenstore-read $BE/$g/$dev/online 2>/dev/null)" != 1 ]; then
+            if [ "$st" = 6 ] && [ "$(xenstore-read $BE/$g/$dev/online 2>/dev/null)" != 1 ]; then
+                # Closed by the launcher once it stopped the QEMU
+                eval "closed_$g=\${closed_$g:-$(up)}"
                 # what xl devd does in a driver domain: libxl in dom0
                 # waits for the device's backend directory to go
                 xenstore-rm $BE/$g/$dev || say "xenstore-rm $BE/$g/$dev failed"
@@ -122,10 +120,10 @@ while :; do
         done
         [ $n = 0 ] || continue
         now=$(up)
-        s=$(awk "BEGIN { printf \"Closing answered -> device directory removed %.2f s -> QEMU gone and forgotten by the launcher %.2f s\", $t - $c, $now - $t }")
+        s=$(awk "BEGIN { printf \"Closed by the launcher -> device directory removed %.2f s -> QEMU forgotten by the launcher %.2f s\", $t - $c, $now - $t }")
         say "guest $v: $s"
         dump
-        ql=/var/log/xen/qemu-dm-$v.log
+        ql=/var/log/xen/xenfv-$v.log
         xenstore-write data/e2e/mem/$v "$(grep -c '^xen_virtio_backend .*grants 1$' $ql) $(grep -c '^xen_remap_bucket ' $ql) $(grep -c '^xen_grant_dma_map' $ql)"
         xenstore-write data/e2e/gone/$v "$s"
         eval "rm_$v="

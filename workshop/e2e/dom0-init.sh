@@ -153,6 +153,41 @@ EOF
 
 guest_says() { grep -q "$2" "$CONSLOG/guest-$1.log" 2>/dev/null; }
 
+# launcher_host: what a Debian host running launcher/xenfv-launcher has
+# and this busybox root lacks: the user QEMU drops to (xenfv, as the
+# package makes it) and a cgroup v2 hierarchy.
+XENFV_UID=990
+launcher_host() {
+    [ -e /etc/passwd ] || echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd
+    [ -e /etc/group ] || echo 'root:x:0:' > /etc/group
+    grep -q '^xenfv:' /etc/passwd ||
+        echo "xenfv:x:$XENFV_UID:$XENFV_UID:xenfv device model:/nonexistent:/bin/false" >> /etc/passwd
+    grep -q '^xenfv:' /etc/group || echo "xenfv:x:$XENFV_UID:" >> /etc/group
+    [ -e /sys/fs/cgroup/cgroup.procs ] || mount -t cgroup2 cgroup2 /sys/fs/cgroup ||
+        fail "cannot mount cgroup2"
+}
+
+# dm_confined PID DOMID: the launcher's QEMU for DOMID runs as xenfv, under
+# its seccomp filter, chrooted, in a cgroup of its own (it drops to the
+# user and the chroot once its machine is built: allow it that)
+dm_confined() {
+    local i=0 uid="" sec="" root="" cg=""
+    while [ $i -lt 100 ]; do
+        uid=$(awk '/^Uid:/ { print $2 }' /proc/$1/status 2>/dev/null)
+        [ "$uid" = $XENFV_UID ] && break
+        usleep 100000
+        i=$((i + 1))
+    done
+    sec=$(awk '/^Seccomp:/ { print $2 }' /proc/$1/status 2>/dev/null)
+    root=$(readlink /proc/$1/root)
+    cg=$(cat /proc/$1/cgroup 2>/dev/null)
+    say "QEMU of domain $2 (pid $1): uid $uid, seccomp mode $sec, root $root, cgroup ${cg#0::}"
+    [ "$uid" = $XENFV_UID ] || fail "QEMU of domain $2 runs as uid $uid, not xenfv ($XENFV_UID)"
+    [ "$sec" = 2 ] || fail "QEMU of domain $2: seccomp mode '$sec', not 2 (filter)"
+    [ "$root" = /run/xenfv-launcher/$2/root ] || fail "QEMU of domain $2: root $root, not its chroot"
+    [ "$cg" = "0::/xenfv/dm-$2" ] || fail "QEMU of domain $2: cgroup $cg, not xenfv/dm-$2"
+}
+
 make_disk() { dd if=/dev/zero of=/domu/disk.img bs=1M count=16 2>/dev/null || fail "disk image"; }
 
 Q=/usr/local/bin/qemu-system-aarch64
@@ -447,10 +482,14 @@ stock-xl-blk)
     setup_xen
     [ "$(command -v xl)" = /usr/lib/xen-4.17/bin/xl ] || fail "xl is $(command -v xl), not Debian's"
     mkdir -p /etc/default /etc/xen/xenfv
+    launcher_host
     if [ $dm = stub ]; then
-        echo "XENFV_QEMU=/usr/local/bin/stub-as-qemu" > /etc/default/xenfv-launcher
+        # the stub knows none of QEMU's confinement options
+        printf 'XENFV_QEMU=/usr/local/bin/stub-as-qemu\nXENFV_RESTRICT=0\nXENFV_SANDBOX=\nXENFV_CHROOT=0\nXENFV_USER=root\n' \
+            > /etc/default/xenfv-launcher
         dmname=virtio-blk-stub
     else
+        # the launcher's defaults: restricted, seccomp, chroot, user xenfv
         printf 'XENFV_QEMU=%s\nXENFV_QEMU_ARGS="-d guest_errors"\n' $Q > /etc/default/xenfv-launcher
         dmname=qemu-system-aarch64
     fi
@@ -458,7 +497,7 @@ stock-xl-blk)
     lpid=$!
     wait_for 10 grep -q watching /run/launcher.log || fail "xenfv-launcher did not start"
     say "launcher running (pid $lpid)"
-    ln -sf /var/log/xen/qemu-dm-domu.log /run/qemu.log
+    ln -sf /var/log/xen/xenfv-domu.log /run/qemu.log
     # Backend state changes with dom0 uptime, for the timings.
     xenstore-watch backend/virtio_disk | while read -r p; do
         case $p in */state) read -r u _ < /proc/uptime; echo "$u $p $(xenstore-read "$p" 2>/dev/null)" ;; esac
@@ -477,8 +516,10 @@ stock-xl-blk)
     res=""
     for k in 1 bad 2; do
         if [ $k = bad ]; then
-            echo 'XENFV_QEMU_ARGS="-no-such-option"' > /etc/xen/xenfv/domubad.conf
+            # per-guest settings are keyed by the domain's UUID
             mkcfg domubad blk "$VDISK"
+            echo 'uuid="0e2e0bad-0000-4000-8000-000000000001"' >> /domu/domubad.cfg
+            echo 'XENFV_QEMU_ARGS="-no-such-option"' > /etc/xen/xenfv/0e2e0bad-0000-4000-8000-000000000001.conf
             t0=$(up)
             xl $xlv create /domu/domubad.cfg > /run/xl-bad.log 2>&1 &&
                 fail "xl create of a guest whose QEMU fails succeeded"
@@ -504,6 +545,7 @@ stock-xl-blk)
         say "guest $k: domain $domid, xl create $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s; DM pid $qpid: $cmd"
         [ $dm = stub ] || echo "$cmd" | grep -q -- "-xen-domid $domid -xen-attach -smp 1 -m $domu_mem -nodefaults" ||
             fail "guest $k: unexpected QEMU command line"
+        [ $dm = stub ] || dm_confined $qpid $domid
         # backend state 1 (libxl), DM process start, state 2 (the DM)
         tq=$(awk '{ printf "%.2f", $22 / 100 }' /proc/$qpid/stat)   # USER_HZ
         ts1=$(grep " backend/virtio_disk/$domid/[0-9]*/state " /run/states.log | head -n1 | cut -d' ' -f1)
@@ -525,7 +567,10 @@ stock-xl-blk)
         destroy_domu_dm
         wait_for 15 eval '[ ! -d /run/xenfv-launcher/$domid ]' || fail "guest $k: launcher did not forget domain $domid"
         [ "$(ndm $domid)" = 0 ] || fail "guest $k: device model left"
-        grep -q "domain $domid (domu): QEMU (pid $qpid) exited" /run/launcher.log ||
+        # a restricted QEMU is stopped by the launcher once its guest's
+        # devices are Closing; the stub sees the guest go
+        grep -q -e "domain $domid (domu): QEMU (pid $qpid) exited" \
+                -e "domain $domid (domu): QEMU (pid $qpid) stopped with status 0 .*its devices are Closed" /run/launcher.log ||
             fail "guest $k: launcher did not see the DM exit cleanly"
         got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
         [ "$want" = "$got" ] || fail "guest $k: disk image changed after xl destroy"

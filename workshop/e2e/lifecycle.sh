@@ -43,6 +43,9 @@ vcpus=2
 disk=['format=raw,vdev=xvda,backendtype=standalone,specification=virtio,target=$IMG']
 EOF
 if [ $route = stock ]; then
+    # the launcher's defaults: restricted (it stops QEMU when the devices
+    # close and answers for it), seccomp, chroot, user xenfv
+    launcher_host
     mkdir -p /etc/default
     printf 'XENFV_QEMU=%s\nXENFV_QEMU_ARGS="-d guest_errors"\n' $Q > /etc/default/xenfv-launcher
     /usr/sbin/xenfv-launcher > /run/launcher.log 2>&1 &
@@ -55,7 +58,11 @@ device_model_override = "$Q"
 device_model_args = [ "-d", "guest_errors" ]
 EOF
 fi
-ln -sf /var/log/xen/qemu-dm-life.log /run/qemu.log
+if [ $route = stock ]; then
+    ln -sf /var/log/xen/xenfv-life.log /run/qemu.log
+else
+    ln -sf /var/log/xen/qemu-dm-life.log /run/qemu.log
+fi
 
 # The virtio devices' backend state changes with dom0 uptime:
 # "<uptime> <kind>/<domid> <state>" (the console's backend is watched too).

@@ -149,7 +149,7 @@ dmgone=$(xenstore-read $DDH/data/e2e/gone/$domid)
 say "dd: $dmgone (reported $(awk "BEGIN { printf \"%.2f\", $t2 - $t0 }") s after xl destroy started)"
 sed 's/^/dom0 states| /' /run/states.log
 # dd's side: wrapper, launcher, QEMU's log
-tr -d '\r' < $CONSLOG/guest-dd.log | grep -E 'E2E-DOM0|dd launcher|dd qemu-dm' | sed 's/^/dd| /'
+tr -d '\r' < $CONSLOG/guest-dd.log | grep -E 'E2E-DOM0|dd launcher|dd xenfv-' | sed 's/^/dd| /'
 ddlog() { tr -d '\r' < $CONSLOG/guest-dd.log | grep -q -- "$1"; }
 ddlog "dd-qemu .*-xen-domid $domid .*-xen-domid-restrict" || fail "dd's QEMU did not run with -xen-domid-restrict"
 ddlog "domain $domid: backend nodes gone .*SIGTERM" || fail "the launcher in dd did not stop the restricted QEMU"
