@@ -30,7 +30,7 @@ KERNEL_META=linux-image-arm64
 
 # Kernel modules (names as in the .ko file, dependencies are added).
 DOM0_MODULES="xen-privcmd xenfs xen-evtchn xen-gntdev xen-gntalloc xen-blkback loop tun"
-DOMU_MODULES="virtio_mmio virtio_blk virtio_net virtio_console virtio-gpu xen-blkfront"
+DOMU_MODULES="virtio_mmio virtio_blk virtio_net virtio_console virtio-gpu virtio-rng xen-blkfront"
 
 # stage, info, need_pkgs, apt_update_once, have_deb_src, add_deb_src and
 # XEN_DEB_VERSION come from the workshop's shared helpers.

@@ -89,29 +89,94 @@ virtio)
     sleep 100000
     ;;
 virtio-all)
-    # dom0 mode xl-virtio-all (mode-xl-virtio-all.sh): use the disk, net,
-    # console and GPU that xenfv serves; dom0 checks the other ends.
+    # dom0 mode xl-virtio-all (mode-xl-virtio-all.sh): all eleven
+    # transports: disks vda-vdf, eth0, eth1, the console, an entropy
+    # source and the GPU that xenfv serves; dom0 checks the other ends.
+    # While vda, eth0, the console and the GPU are used in turn, the other
+    # disks, eth1 and the entropy source are kept busy from both vCPUs.
     ok=ok
     bad() { echo "E2E-DOMU-$1 FAIL $2"; ok=FAIL; }
-    for m in virtio_mmio virtio_blk virtio_net virtio_console virtio-gpu; do
+    for m in virtio_mmio virtio_blk virtio_net virtio_console virtio-gpu virtio-rng; do
         load $m || bad LOAD $m
     done
     i=0
-    while { [ ! -b /dev/vda ] || [ ! -e /sys/class/net/eth0 ] || [ ! -e /dev/fb0 ] ||
-            [ ! -e /dev/dri/card0 ] || ! ls /sys/class/virtio-ports/ 2>/dev/null | grep -q .; } &&
+    while { [ ! -b /dev/vdf ] || [ ! -e /sys/class/net/eth1 ] || [ ! -e /dev/fb0 ] ||
+            [ ! -e /dev/dri/card0 ] || [ ! -c /dev/hwrng ] ||
+            ! ls /sys/class/virtio-ports/ 2>/dev/null | grep -q .; } &&
           [ $i -lt 200 ]; do
         usleep 100000; i=$((i + 1))
     done
     for d in /sys/bus/virtio/devices/*; do
         [ -e "$d/device" ] && echo "E2E-DOMU-VIRTIO $(basename $(readlink -f $d/..)) device=$(cat $d/device)"
     done
-    # disk: xenfv-blk's pattern round trip
+    echo "E2E-DOMU-CPUS $(grep -c '^processor' /proc/cpuinfo)"
+    # devof BASE: the disk on the transport at BASE (hex, no 0x)
+    devof() {
+        for b in /sys/block/vd*; do
+            case $(readlink -f $b/device) in */$1.virtio/*) echo /dev/${b##*/}; return ;; esac
+        done
+        echo /dev/null
+    }
+    # storm jobs (scripts, so that $$ is the job and stat names its CPU):
+    # each runs until /tmp/stop, pinned to CPU 0 or 1, and reports once
+    rm -f /tmp/stop
+    cat > /tmp/storm-disk <<'JOB'
+# N DEV: write a round's 1 MiB pattern, flush, drop the device's cache,
+# read it back; the image keeps the last round's
+r=0
+while [ $r = 0 ] || [ ! -e /tmp/stop ]; do
+    r=$((r + 1))
+    yes "E2E-DISK-$1-ROUND-$r" | head -c 1048576 > /tmp/pat$1
+    dd if=/tmp/pat$1 of=$2 bs=65536 conv=fsync 2>/dev/null
+    blockdev --flushbufs $2
+    if [ "$(head -c 1048576 $2 | md5sum)" != "$(md5sum < /tmp/pat$1)" ]; then
+        echo "E2E-DOMU-DISK$1 FAIL round $r"
+        exit 1
+    fi
+    # busy, not flat out: under TCG the other steps must keep their pace
+    usleep 200000
+done
+rm -f /tmp/pat$1
+echo "E2E-DOMU-DISK$1 OK rounds=$r cpu=$(cut -d' ' -f39 /proc/$$/stat)"
+JOB
+    cat > /tmp/storm-rng <<'JOB'
+b=0
+while [ $b = 0 ] || [ ! -e /tmp/stop ]; do
+    b=$((b + $(head -c 4096 /dev/hwrng | wc -c)))
+    usleep 100000
+done
+echo "E2E-DOMU-RNG OK bytes=$b cpu=$(cut -d' ' -f39 /proc/$$/stat)"
+JOB
+    cat > /tmp/storm-net1 <<'JOB'
+# dom0 is 10.99.1.1 on its second tap
+ip addr add 10.99.1.2/24 dev eth1 && ip link set eth1 up || { echo "E2E-DOMU-NET1 FAIL ip config"; exit 1; }
+n=0 t=0
+while [ $t -lt 5 ] || [ ! -e /tmp/stop ]; do
+    t=$((t + 1))
+    ping -c 1 -W 2 10.99.1.1 > /dev/null 2>&1 && n=$((n + 1))
+    [ $t -lt 600 ] || break
+    usleep 300000
+done
+echo "E2E-DOMU-NET1 pings=$n/$t mac=$(cat /sys/class/net/eth1/address) cpu=$(cut -d' ' -f39 /proc/$$/stat)"
+JOB
+    storm=""
+    for n in 2 3 4 5 6; do
+        dev=$(devof $(printf '%x' $((0x2000000 + (n - 1) * 0x200))))
+        echo "E2E-DOMU-DISK$n-DEV $dev"
+        taskset $((n % 2 + 1)) sh /tmp/storm-disk $n $dev &
+        storm="$storm $!"
+    done
+    taskset 1 sh /tmp/storm-rng &
+    storm="$storm $!"
+    taskset 2 sh /tmp/storm-net1 &
+    storm="$storm $!"
+    # disk: xenfv-blk's pattern round trip on the first transport's disk
+    vda=$(devof 2000000)
     yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" > /tmp/pat
     want=$(md5sum < /tmp/pat | cut -d' ' -f1)
-    dd if=/tmp/pat of=/dev/vda bs=65536 conv=fsync 2>/dev/null
-    sync
-    echo 3 > /proc/sys/vm/drop_caches
-    got=$(head -c "$blk_bytes" /dev/vda 2>/dev/null | md5sum | cut -d' ' -f1)
+    dd if=/tmp/pat of=$vda bs=65536 conv=fsync 2>/dev/null
+    blockdev --flushbufs $vda
+    got=$(head -c "$blk_bytes" $vda 2>/dev/null | md5sum | cut -d' ' -f1)
     rm -f /tmp/pat
     if [ "$want" = "$got" ]; then echo "E2E-DOMU-DISK OK $got"; else bad DISK "wrote $want, read $got"; fi
     # net: dom0 is 10.99.0.1 on its tap
@@ -185,6 +250,21 @@ virtio-all)
     else
         bad FB "no 32 bpp /dev/fb0"
     fi
+    # dom0 takes its screendump while the storm goes on; it ends when
+    # dom0 says so (E2E-STOP on hvc1), or after 120 s
+    if exec 3<>$vdev; then
+        line=""
+        read -t 120 line <&3
+        exec 3>&-
+        echo "E2E-DOMU-STOP-GOT $line"
+    fi
+    : > /tmp/stop
+    for p in $storm; do wait $p || ok=FAIL; done
+    # each transport's interrupt: linux irq, interrupts on all CPUs, SPI
+    # (GIC INTID), name
+    awk '/virtio/ { n = 0; k = 2
+                    while ($k ~ /^[0-9]+$/) { n += $k; k++ }
+                    print "E2E-DOMU-IRQ", $1, n, $(k + 1), $NF }' /proc/interrupts
     done_ $ok
     while :; do sleep 1000; done
     ;;

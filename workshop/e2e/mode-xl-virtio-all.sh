@@ -1,10 +1,11 @@
 # shellcheck shell=sh
 # e2e mode xl-virtio-all (sourced by dom0-init.sh from /etc/e2e/modes/):
-# issue 8's acceptance test. A plain `xenfv-xl create` (the Xen series'
-# xl) of a domU with a virtio disk and `virtio = [ ... ]` network device,
-# console and GPU, all served by the xenfv that libxl starts; every device
-# is then used from inside the guest the way a user would (domu-init.sh
-# mode virtio-all):
+# issue 8's acceptance test, and all eleven transports busy at once from
+# a 2-vCPU guest. A plain `xenfv-xl create` (the Xen series' xl) of a domU
+# with 2 vCPUs, six virtio disks and `virtio = [ ... ]` two network
+# devices, a console, an entropy source and a GPU, all served by the
+# xenfv that libxl starts; every device is then used from inside the
+# guest the way a user would (domu-init.sh mode virtio-all):
 #   disk     1 MiB pattern written to /dev/vda, read back (md5), checked
 #            in the image file in dom0, before and after destroy;
 #   net      -nic tap (tun in dom0, 10.99.0.1 on the tap), guest eth0
@@ -17,8 +18,13 @@
 #            fills fb0 with four coloured quadrants; dom0 takes a
 #            `screendump` over an HMP monitor on a pipe and compares the
 #            whole PPM with the expected picture (md5; samples on mismatch).
-# Then `xenfv-xl destroy`: xenfv gone, no Xenstore nodes, the tap gone,
-# the image intact.
+#   storm    meanwhile disks 2-6 (1 MiB pattern rounds, read back), eth1
+#            (pings of dom0's second tap) and the entropy source run
+#            without pause, pinned to vCPU 0 or 1, until dom0 has its
+#            screendump; the images hold each disk's last round, every
+#            transport's SPI (33-43) took interrupts.
+# Then `xenfv-xl destroy`: xenfv gone, no Xenstore nodes, the taps gone,
+# the images intact.
 XX=/usr/local/bin/xenfv-xl
 [ -x $XX ] || skip "no xenfv-xl in the image (run workshop/build-xen-tools.sh, then build-images)"
 [ -x $Q ] || skip "waiting for the xenfv binary: no cross-built qemu-system-aarch64 in the image"
@@ -31,6 +37,9 @@ make_disk
 TAP=xfvtap0
 MAC=52:54:00:e2:e0:08
 DOM0_IP=10.99.0.1
+TAP1=xfvtap1
+MAC1=52:54:00:e2:e0:09
+DOM0_IP1=10.99.1.1
 DMLOG=/var/log/xen/qemu-dm-domu.log
 xa_fail() {
     for f in /run/xl-create.log /run/xl-destroy.log $DMLOG /run/xfv-con.log; do
@@ -76,15 +85,27 @@ d2g_md5=$(md5sum < /run/net-d2g | cut -d' ' -f1)
 # e2e_dmtrace=PATTERN[,PATTERN]: -trace options for xenfv (its log: $DMLOG)
 targs=""
 for t in $(echo "$dmtrace" | tr , ' '); do targs="$targs \"-trace\", \"$t\","; done
-mkcfg domu virtio-all "$VDISK"
+# disks 2-6 (xvdb-xvdf, the guest's vdb-vdf): 4 MiB each
+disks="'$VDISK'"
+for n in 2 3 4 5 6; do
+    dd if=/dev/zero of=/domu/disk$n.img bs=1M count=4 2>/dev/null || fail "disk image $n"
+    l=$(echo abcdef | cut -c$n)
+    disks="$disks, '$(echo "$VDISK" | sed "s/vdev=xvda/vdev=xvd$l/; s|/domu/disk.img|/domu/disk$n.img|")'"
+done
+mkcfg domu virtio-all
+sed -i 's/^vcpus=1$/vcpus=2/' /domu/domu.cfg
 cat >> /domu/domu.cfg <<CFG
+disk = [ $disks ]
 virtio = [ "type=virtio,device1, transport=mmio",
+           "type=virtio,device1, transport=mmio",
            "type=virtio,device3, transport=mmio",
+           "type=virtio,device4, transport=mmio",
            "type=virtio,device10, transport=mmio" ]
 virtio_dm = 1
 device_model_override = "$Q"
 device_model_args = [ "-d", "guest_errors",$targs
     "-nic", "tap,ifname=$TAP,script=no,downscript=no,model=virtio-net-device,mac=$MAC",
+    "-nic", "tap,ifname=$TAP1,script=no,downscript=no,model=virtio-net-device,mac=$MAC1",
     "-serial", "pipe:/run/xfv-con",
     "-chardev", "pipe,id=e2emon,path=/run/xfv-mon", "-mon", "chardev=e2emon,mode=readline" ]
 CFG
@@ -101,9 +122,20 @@ say "xenfv-xl create returned in $create_s s, domid $domid, device model pid $dm
 tq=$(awk '{ printf "%.2f", $22 / 100 }' /proc/$dmpid/stat)   # USER_HZ
 say "device model started $(awk "BEGIN { printf \"%.2f\", $tq - $t0 }") s after xl create: $(tr '\0' ' ' < /proc/$dmpid/cmdline)"
 xs_is /local/domain/0/device-model/$domid/state running
-xs_is /local/domain/0/backend/virtio_disk/$domid/51712/state 2
+case " $(tr '\0' ' ' < /proc/$dmpid/cmdline) " in
+*" -smp 2 "*) ;;
+*) xa_fail "device model not started with -smp 2" ;;
+esac
 n=0
-for t in "virtio,device1 0x2000200 34" "virtio,device3 0x2000400 35" "virtio,device10 0x2000600 36"; do
+for dev in 51712 51728 51744 51760 51776 51792; do
+    xs_is /local/domain/0/backend/virtio_disk/$domid/$dev/base $((0x2000000 + n * 0x200))
+    xs_is /local/domain/0/backend/virtio_disk/$domid/$dev/irq $((33 + n))
+    xs_is /local/domain/0/backend/virtio_disk/$domid/$dev/state 2
+    n=$((n + 1))
+done
+n=0
+for t in "virtio,device1 0x2000c00 39" "virtio,device1 0x2000e00 40" "virtio,device3 0x2001000 41" \
+         "virtio,device4 0x2001200 42" "virtio,device10 0x2001400 43"; do
     set -- $t
     B=/local/domain/0/backend/virtio/$domid/$n
     xs_is $B/type "$1"
@@ -112,7 +144,7 @@ for t in "virtio,device1 0x2000200 34" "virtio,device3 0x2000400 35" "virtio,dev
     xs_is $B/state 2
     n=$((n + 1))
 done
-say "Xenstore: disk 0x2000000, net 0x2000200, console 0x2000400, gpu 0x2000600; all in InitWait"
+say "Xenstore: disks 0x2000000-0x2000a00, nets 0x2000c00 0x2000e00, console 0x2001000, rng 0x2001200, gpu 0x2001400; all in InitWait"
 
 # expect_ppm W H: the guest's four quadrants as the PPM screendump writes
 expect_ppm() {
@@ -131,7 +163,9 @@ ppmjob=$!
 # net, dom0 side: xenfv created the tap
 [ -d /sys/class/net/$TAP ] || xa_fail "no $TAP in dom0 after xl create"
 ip addr add $DOM0_IP/24 dev $TAP && ip link set $TAP up || xa_fail "configuring $TAP"
-say "$TAP up with $DOM0_IP"
+[ -d /sys/class/net/$TAP1 ] || xa_fail "no $TAP1 in dom0 after xl create"
+ip addr add $DOM0_IP1/24 dev $TAP1 && ip link set $TAP1 up || xa_fail "configuring $TAP1"
+say "$TAP up with $DOM0_IP, $TAP1 with $DOM0_IP1"
 
 wait_for 120 guest_says domu E2E-DOMU-DISK || xa_fail "guest: no disk result within 120 s"
 guest_says domu 'E2E-DOMU-DISK OK' || xa_fail "guest: disk pattern round trip failed"
@@ -171,17 +205,10 @@ vgot=$(gmark E2E-DOMU-VCON-GOT)
 vdev=$(gmark E2E-DOMU-VCON-DEV | cut -d" " -f1)
 say "console: guest -> dom0 token $tok via $vdev, dom0 -> guest token $tok2"
 
-wait_for 60 guest_says domu E2E-DOMU-DONE || xa_fail "guest did not finish within 60 s"
-grep -E 'E2E-DOMU' $CONSLOG/guest-domu.log | sed 's/^/domU| /'
-guest_says domu 'E2E-DOMU-DONE virtio-all ok' || xa_fail "in-guest checks failed"
-for v in "2000000.virtio device=0x0002" "2000200.virtio device=0x0001" \
-         "2000400.virtio device=0x0003" "2000600.virtio device=0x0010"; do
-    guest_says domu "E2E-DOMU-VIRTIO $v" || xa_fail "guest: no $v"
-done
-
 # gpu: the guest filled fb0 (E2E-DOMU-FB-WRITTEN W H stride); compare a
 # screendump with the picture it drew (made while the guest works, for
 # virtio-gpu's default 1280x800; again if the guest's size differs).
+wait_for 60 guest_says domu 'E2E-DOMU-FB-WRITTEN\|E2E-DOMU-FB FAIL' || xa_fail "guest: no framebuffer step"
 set -- $(gmark E2E-DOMU-FB-WRITTEN)
 W=$1 H=$2
 [ -n "$W" ] && [ -n "$H" ] || xa_fail "guest: no framebuffer geometry"
@@ -230,6 +257,47 @@ if [ "$got" != "$want" ]; then
     xa_fail "screendump ($(wc -c < /run/shot.ppm 2>/dev/null) bytes, md5 $got) is not the guest's picture (md5 $want); samples $samples"
 fi
 say "gpu: screendump ${W}x${H} equals the guest's pattern (all $((W * H)) pixels; $samples)"
+# the storm ends when dom0 says so
+echo "E2E-STOP" > /run/xfv-con.in
+wait_for 60 guest_says domu E2E-DOMU-DONE || xa_fail "guest did not finish within 60 s"
+grep -E 'E2E-DOMU' $CONSLOG/guest-domu.log | sed 's/^/domU| /'
+guest_says domu 'E2E-DOMU-DONE virtio-all ok' || xa_fail "in-guest checks failed"
+for v in "2000000.virtio device=0x0002" "2000200.virtio device=0x0002" \
+         "2000400.virtio device=0x0002" "2000600.virtio device=0x0002" \
+         "2000800.virtio device=0x0002" "2000a00.virtio device=0x0002" \
+         "2000c00.virtio device=0x0001" "2000e00.virtio device=0x0001" \
+         "2001000.virtio device=0x0003" "2001200.virtio device=0x0004" \
+         "2001400.virtio device=0x0010"; do
+    guest_says domu "E2E-DOMU-VIRTIO $v" || xa_fail "guest: no $v"
+done
+
+[ "$(gmark E2E-DOMU-CPUS)" = 2 ] || xa_fail "guest has $(gmark E2E-DOMU-CPUS) CPUs, not 2"
+# storm: each disk's last round is in its image; both vCPUs took part
+cpus=""
+for n in 2 3 4 5 6; do
+    r=$(gmark "E2E-DOMU-DISK$n OK" | sed -n 's/^rounds=\([0-9]*\) .*/\1/p')
+    [ -n "$r" ] || xa_fail "guest: disk $n: $(gmark "E2E-DOMU-DISK$n")"
+    want=$(yes "E2E-DISK-$n-ROUND-$r" | head -c 1048576 | md5sum | cut -d' ' -f1)
+    got=$(head -c 1048576 /domu/disk$n.img | md5sum | cut -d' ' -f1)
+    [ "$want" = "$got" ] || xa_fail "disk $n image: md5 $got, not the guest's round $r ($want)"
+    cpus="$cpus $(gmark "E2E-DOMU-DISK$n OK" | sed -n 's/.* cpu=//p')"
+done
+rng=$(gmark "E2E-DOMU-RNG OK")
+case $rng in bytes=*) ;; *) xa_fail "guest: entropy source: '$rng'" ;; esac
+net1=$(gmark E2E-DOMU-NET1)
+p1=$(echo "$net1" | sed -n 's/^pings=\([0-9]*\)\/.*/\1/p')
+[ "${p1:-0}" -ge 5 ] || xa_fail "guest eth1: '$net1'"
+echo "$net1" | grep -q "mac=$MAC1 " || xa_fail "guest eth1 MAC: '$net1'"
+cpus="$cpus $(echo "$rng" | sed -n 's/.* cpu=//p') $(echo "$net1" | sed -n 's/.* cpu=//p')"
+case " $cpus " in *" 0 "*) ;; *) xa_fail "no storm job ran on vCPU 0:$cpus" ;; esac
+case " $cpus " in *" 1 "*) ;; *) xa_fail "no storm job ran on vCPU 1:$cpus" ;; esac
+# every transport's SPI (GIC INTID 32 + SPI) took interrupts
+irqs=$(tr -d '\r' < $CONSLOG/guest-domu.log |
+       awk '{ for (i = 1; i < NF; i++) if ($i == "E2E-DOMU-IRQ") { if ($(i + 2) > 0) print $(i + 3); break } }' |
+       sort -un | xargs)
+[ "$irqs" = "65 66 67 68 69 70 71 72 73 74 75" ] ||
+    xa_fail "interrupts on SPIs (INTIDs) '$irqs', expected 33-43 (65-75) each"
+say "storm: disks 2-6 last rounds in their images, eth1 $net1, rng $rng; vCPUs of the jobs:$cpus; interrupts on INTIDs $irqs"
 
 t2=$(up)
 $XX destroy domu > /run/xl-destroy.log 2>&1 || xa_fail "xenfv-xl destroy rc=$?"
@@ -244,8 +312,9 @@ n=0
 for f in /proc/[0-9]*/cmdline; do grep -q qemu-system $f 2>/dev/null && n=$((n + 1)); done
 [ $n = 0 ] || xa_fail "$n qemu processes left after destroy"
 [ -d /sys/class/net/$TAP ] && xa_fail "$TAP still exists after destroy"
+[ -d /sys/class/net/$TAP1 ] && xa_fail "$TAP1 still exists after destroy"
 got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
 [ "$(yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" | md5sum | cut -d' ' -f1)" = "$got" ] ||
     xa_fail "disk image changed after destroy (md5 $got)"
 say "destroy $destroy_s s: xenfv gone, nodes gone, $TAP gone, image intact"
-pass "plain xenfv-xl create ($create_s s) started xenfv for disk+net+console+gpu at 0x2000000/200/400/600; disk: 1 MiB pattern round trip + image md5; net: MAC $MAC, ping 3/3, 1 MiB each way md5 ok (nc); console: $vdev token both ways; gpu: /dev/dri/card0 + fb0 ${W}x${H}, screendump = guest's pattern (all pixels); destroy $destroy_s s, no qemu, no nodes, tap gone, image intact"
+pass "plain xenfv-xl create ($create_s s) of a 2-vCPU guest started xenfv -smp 2 for 6 disks+2 nets+console+rng+gpu on all 11 transports; storm on disks 2-6, eth1 and rng from both vCPUs, interrupts on all 11 SPIs; disk: 1 MiB pattern round trip + image md5; net: MAC $MAC, ping 3/3, 1 MiB each way md5 ok (nc); console: $vdev token both ways; gpu: /dev/dri/card0 + fb0 ${W}x${H}, screendump = guest's pattern (all pixels); destroy $destroy_s s, no qemu, no nodes, taps gone, image intact"
