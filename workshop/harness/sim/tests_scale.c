@@ -843,6 +843,58 @@ static enum result test_eleven(struct ctx *c)
     return dm_alive(c) ? PASS : FAIL;
 }
 
+/*
+ * The map cache maps guest RAM a bucket (1 MiB) or a run of buckets at a
+ * time. A buffer inside a bucket and one that crosses into the next need
+ * mappings of 1 and 2 buckets at the same index: each must reuse a
+ * mapping that covers it, not remap the bucket for its own size. (Seen
+ * in the fuzz run as two buckets remapped in turn for minutes.)
+ */
+static enum result test_mapcache_reuse(struct ctx *c)
+{
+    struct sim *s = c->s;
+    const int rounds = 64;
+    struct blk_req r[2];
+    struct vdev d0, d1;
+    uint64_t bucket, inside, across;
+    unsigned maps0, maps;
+    int fd0, fd1;
+
+    if (start_two_blk(c, false, &d0, &d1, &fd0, &fd1) != PASS) {
+        return FAIL;
+    }
+    CHECK(vdev_init(&d0, 0, 1) == 0, "init");
+    if (blk_roundtrip(c, &d0, fd0, 80) != PASS) {
+        return FAIL;
+    }
+    /* Two buffers of a bucket no ring or earlier buffer is in */
+    bucket = (guest_alloc(s, 4 << 20, 1 << 20) + (1 << 20)) & ~0xfffffULL;
+    inside = bucket + 0x1000;
+    across = bucket + (1 << 20) - 2048;
+    pthread_mutex_lock(&s->lock);
+    maps0 = s->calls[XFV_OP_FMEM_MAP];
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < rounds; i++) {
+        blk_prepare(s, &r[0], VIRTIO_BLK_T_IN, 8, SECTOR, inside);
+        blk_prepare(s, &r[1], VIRTIO_BLK_T_IN, 16, 4096, across);
+        for (int k = 0; k < 2; k++) {
+            CHECK(blk_submit(&d0, &d0.vq[0], &r[k]) >= 0, "ring full");
+            if (run_reqs(&d0, &r[k], 1) != PASS) {
+                return FAIL;
+            }
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    maps = s->calls[XFV_OP_FMEM_MAP] - maps0;
+    pthread_mutex_unlock(&s->lock);
+    report("%d reads alternating inside bucket 0x%lx and across its end: "
+           "%u foreign maps", 2 * rounds, (unsigned long)(bucket >> 20),
+           maps);
+    CHECK(maps <= 4, "%u foreign maps for %d reads of two buffers: the map "
+          "cache remaps the same buckets again and again", maps, 2 * rounds);
+    return blk_roundtrip(c, &d0, fd0, 81);
+}
+
 const struct test tests_scale[] = {
     { "ram-bank1", test_ram_bank1, 1 << DM_QEMU,
       "6 GiB guest: rings and buffers in RAM bank 1 and at the top of bank "
@@ -851,6 +903,9 @@ const struct test tests_scale[] = {
     { "big-io", test_big_io, 1 << DM_QEMU,
       "6 GiB sparse disk: seg_max-segment requests, indirect and direct, "
       "beyond 4 GiB, each sector checked in the image and read back" },
+    { "mapcache-reuse", test_mapcache_reuse, 1 << DM_QEMU,
+      "reads alternating inside a 1 MiB map cache bucket and across its "
+      "end: the buckets are not remapped for each" },
     { "eleven-devices", test_eleven, 1 << DM_QEMU,
       "blk, net, console and rng on all 11 transports at once, a vcpu "
       "each: data checked, each interrupt on its own SPI", .vcpus = 11 },
