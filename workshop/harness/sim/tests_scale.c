@@ -844,11 +844,9 @@ static enum result test_eleven(struct ctx *c)
 }
 
 /*
- * The map cache maps guest RAM a bucket (1 MiB) or a run of buckets at a
- * time. A buffer inside a bucket and one that crosses into the next need
- * mappings of 1 and 2 buckets at the same index: each must reuse a
- * mapping that covers it, not remap the bucket for its own size. (Seen
- * in the fuzz run as two buckets remapped in turn for minutes.)
+ * The map cache maps guest RAM a bucket (1 MiB) at a time for DMA. Reads
+ * alternating between a buffer inside a bucket and one that crosses into
+ * the next must reuse the buckets' mappings, not map them again for each.
  */
 static enum result test_mapcache_reuse(struct ctx *c)
 {
