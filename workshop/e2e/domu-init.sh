@@ -130,14 +130,14 @@ while [ $r = 0 ] || [ ! -e /tmp/stop ]; do
     dd if=/tmp/pat$1 of=$2 bs=65536 conv=fsync 2>/dev/null
     blockdev --flushbufs $2
     if [ "$(head -c 1048576 $2 | md5sum)" != "$(md5sum < /tmp/pat$1)" ]; then
-        echo "E2E-DOMU-DISK$1 FAIL round $r"
+        echo "E2E-DOMU-STORM-DISK$1 FAIL round $r"
         exit 1
     fi
     # busy, not flat out: under TCG the other steps must keep their pace
     usleep 200000
 done
 rm -f /tmp/pat$1
-echo "E2E-DOMU-DISK$1 OK rounds=$r cpu=$(cut -d' ' -f39 /proc/$$/stat)"
+echo "E2E-DOMU-STORM-DISK$1 OK rounds=$r cpu=$(cut -d' ' -f39 /proc/$$/stat)"
 JOB
     cat > /tmp/storm-rng <<'JOB'
 b=0
@@ -145,11 +145,11 @@ while [ $b = 0 ] || [ ! -e /tmp/stop ]; do
     b=$((b + $(head -c 4096 /dev/hwrng | wc -c)))
     usleep 100000
 done
-echo "E2E-DOMU-RNG OK bytes=$b cpu=$(cut -d' ' -f39 /proc/$$/stat)"
+echo "E2E-DOMU-STORM-RNG OK bytes=$b cpu=$(cut -d' ' -f39 /proc/$$/stat)"
 JOB
     cat > /tmp/storm-net1 <<'JOB'
 # dom0 is 10.99.1.1 on its second tap
-ip addr add 10.99.1.2/24 dev eth1 && ip link set eth1 up || { echo "E2E-DOMU-NET1 FAIL ip config"; exit 1; }
+ip addr add 10.99.1.2/24 dev eth1 && ip link set eth1 up || { echo "E2E-DOMU-STORM-NET1 FAIL ip config"; exit 1; }
 n=0 t=0
 while [ $t -lt 5 ] || [ ! -e /tmp/stop ]; do
     t=$((t + 1))
@@ -157,12 +157,12 @@ while [ $t -lt 5 ] || [ ! -e /tmp/stop ]; do
     [ $t -lt 600 ] || break
     usleep 300000
 done
-echo "E2E-DOMU-NET1 pings=$n/$t mac=$(cat /sys/class/net/eth1/address) cpu=$(cut -d' ' -f39 /proc/$$/stat)"
+echo "E2E-DOMU-STORM-NET1 pings=$n/$t mac=$(cat /sys/class/net/eth1/address) cpu=$(cut -d' ' -f39 /proc/$$/stat)"
 JOB
     storm=""
     for n in 2 3 4 5 6; do
         dev=$(devof $(printf '%x' $((0x2000000 + (n - 1) * 0x200))))
-        echo "E2E-DOMU-DISK$n-DEV $dev"
+        echo "E2E-DOMU-STORM-DISK$n-DEV $dev"
         taskset $((n % 2 + 1)) sh /tmp/storm-disk $n $dev &
         storm="$storm $!"
     done

@@ -275,16 +275,16 @@ done
 # storm: each disk's last round is in its image; both vCPUs took part
 cpus=""
 for n in 2 3 4 5 6; do
-    r=$(gmark "E2E-DOMU-DISK$n OK" | sed -n 's/^rounds=\([0-9]*\) .*/\1/p')
-    [ -n "$r" ] || xa_fail "guest: disk $n: $(gmark "E2E-DOMU-DISK$n")"
+    r=$(gmark "E2E-DOMU-STORM-DISK$n OK" | sed -n 's/^rounds=\([0-9]*\) .*/\1/p')
+    [ -n "$r" ] || xa_fail "guest: disk $n: $(gmark "E2E-DOMU-STORM-DISK$n")"
     want=$(yes "E2E-DISK-$n-ROUND-$r" | head -c 1048576 | md5sum | cut -d' ' -f1)
     got=$(head -c 1048576 /domu/disk$n.img | md5sum | cut -d' ' -f1)
     [ "$want" = "$got" ] || xa_fail "disk $n image: md5 $got, not the guest's round $r ($want)"
-    cpus="$cpus $(gmark "E2E-DOMU-DISK$n OK" | sed -n 's/.* cpu=//p')"
+    cpus="$cpus $(gmark "E2E-DOMU-STORM-DISK$n OK" | sed -n 's/.* cpu=//p')"
 done
-rng=$(gmark "E2E-DOMU-RNG OK")
+rng=$(gmark "E2E-DOMU-STORM-RNG OK")
 case $rng in bytes=*) ;; *) xa_fail "guest: entropy source: '$rng'" ;; esac
-net1=$(gmark E2E-DOMU-NET1)
+net1=$(gmark E2E-DOMU-STORM-NET1)
 p1=$(echo "$net1" | sed -n 's/^pings=\([0-9]*\)\/.*/\1/p')
 [ "${p1:-0}" -ge 5 ] || xa_fail "guest eth1: '$net1'"
 echo "$net1" | grep -q "mac=$MAC1 " || xa_fail "guest eth1 MAC: '$net1'"
