@@ -162,11 +162,11 @@ served() {
     sv=$(dt "$(st $1 1)" "$(st $1 2)")
     [ "$sv" != n/a ] || lfail "domain $1: no backend state 1 -> 2 seen"
 }
-# closed D T0: domain D's disk must have answered libxl's Closing, within
-# 3 s of Closing where the watch saw that: Closed seen, or the nodes gone
-# (libxl removes them as soon as it reads Closed, which the watch may then
-# no longer read; without Closed it waits 10 s). Sets cl to the time from
-# T0 to Closed (stock route).
+# closed D T0: domain D's disk must have answered libxl's Closing before
+# libxl's 10 s ran out (8 s, measured from where the watch saw Closing):
+# Closed seen, or the nodes gone (libxl removes them as soon as it reads
+# Closed, which the watch may then no longer read; without Closed it
+# waits 10 s). Sets cl to the time from T0 to Closed (stock route).
 closed() {
     local c6
     # The series' libxl stops the xenfv it started and removes the nodes
@@ -176,7 +176,7 @@ closed() {
     [ -n "$c6" ] || c6=$(st $1 gone)
     [ -n "$c6" ] || lfail "domain $1: its disk never reached Closed (6) nor went"
     c5=$(dt "$(st $1 5)" "$c6")
-    [ "$c5" = n/a ] || awk "BEGIN { exit !($c5 <= 3) }" ||
+    [ "$c5" = n/a ] || awk "BEGIN { exit !($c5 <= 8) }" ||
         lfail "domain $1: Closing -> Closed (or the nodes gone) took $c5 s"
     cl="Closed $(dt "$2" "$c6") s after the command"
 }
@@ -223,14 +223,15 @@ served $d2
 res="$res; reboot: old disk $cl, new served $sv s after state 1, guest back after $(dt $t0 $t1) s"
 writing 2
 
-# 3. shutdown -w: xl returns at the shutdown; the domain goes right after
-# (not after libxl's 10 s wait for a Closed)
+# 3. shutdown -w: xl returns at the shutdown; the domain goes once its
+# disk answered Closed, not after libxl's 10 s wait for it (on the stock
+# route that includes the restricted QEMU's exit: a few seconds under TCG)
 t0=$(up)
 $XL $xlv shutdown -w life > /run/life-xl-shutdown.log 2>&1 || { cat /run/life-xl-shutdown.log; lfail "xl shutdown -w rc=$?"; }
 t1=$(up)
 wait_for 10 eval '! xl list $d2 > /dev/null 2>&1' || lfail "domain $d2 still there 10 s after xl shutdown -w returned"
 t2=$(up)
-awk "BEGIN { exit !($t2 - $t1 <= 5) }" || lfail "domain $d2 went $(dt $t1 $t2) s after xl shutdown -w returned"
+awk "BEGIN { exit !($t2 - $t1 <= 8) }" || lfail "domain $d2 went $(dt $t1 $t2) s after xl shutdown -w returned"
 clean $d2 all
 image_holds "$tok"
 closed $d2 $t0
