@@ -4,12 +4,14 @@
  * Without Xen, the board is checked the way a guest finds it: the
  * virtio-mmio transports at Xen's guest addresses, the order in which
  * -device options fill them, the SPI each one raises, guest RAM at
- * GUEST_RAM0_BASE, and the errors for command lines it cannot serve.
+ * GUEST_RAM0_BASE and, beyond 3 GiB, GUEST_RAM1_BASE, and the errors for
+ * command lines it cannot serve.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include "qemu/units.h"
 #include "libqtest.h"
 #include "qapi/qmp/qdict.h"
 #include "qapi/qmp/qlist.h"
@@ -23,6 +25,7 @@
 #define SLOT_BASE(i)        (0x02000000 + (i) * 0x200)
 #define FIRST_SPI           33
 #define RAM0_BASE           0x40000000
+#define RAM1_BASE           0x200000000ULL
 
 #define MMIO_MAGIC          0x74726976  /* "virt" */
 #define QEMU_VENDOR_ID      0x554d4551  /* "QEMU" */
@@ -171,6 +174,50 @@ static void test_ram(void)
     qtest_quit(qts);
 }
 
+/*
+ * Xen gives a guest with more than 3 GiB a second bank at 8 GiB: -m 4G is
+ * 3 GiB from RAM0_BASE and 1 GiB from RAM1_BASE, with nothing between.
+ * (Without Xen the board allocates its RAM block, which spans both banks:
+ * 9 GiB of address space, touched only where the test writes.)
+ */
+static void test_ram_two_banks(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-m 4G");
+    const uint64_t bank0_end = RAM0_BASE + 3 * GiB;
+    const uint64_t bank1_end = RAM1_BASE + 1 * GiB;
+
+    qtest_writeq(qts, bank0_end - 8, 0x0b0e0d0b0e0d0b00ULL);
+    qtest_writeq(qts, RAM1_BASE, 0x1b1e1d1b1e1d1b11ULL);
+    qtest_writeq(qts, bank1_end - 8, 0x1e1e1e1e1e1e1e1eULL);
+    /* Between the banks and past the second one: nothing */
+    qtest_writeq(qts, bank0_end, 0xdeadbeefdeadbeefULL);
+    qtest_writeq(qts, RAM1_BASE - 8, 0xdeadbeefdeadbeefULL);
+    qtest_writeq(qts, bank1_end, 0xdeadbeefdeadbeefULL);
+
+    g_assert_cmphex(qtest_readq(qts, bank0_end - 8), ==,
+                    0x0b0e0d0b0e0d0b00ULL);
+    g_assert_cmphex(qtest_readq(qts, RAM1_BASE), ==, 0x1b1e1d1b1e1d1b11ULL);
+    g_assert_cmphex(qtest_readq(qts, bank1_end - 8), ==,
+                    0x1e1e1e1e1e1e1e1eULL);
+    g_assert_cmphex(qtest_readq(qts, bank0_end), ==, 0);
+    g_assert_cmphex(qtest_readq(qts, RAM1_BASE - 8), ==, 0);
+    g_assert_cmphex(qtest_readq(qts, bank1_end), ==, 0);
+    qtest_quit(qts);
+}
+
+/* 3 GiB fill the first bank: no second one */
+static void test_ram_one_full_bank(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-m 3G");
+
+    qtest_writeq(qts, RAM0_BASE + 3 * GiB - 8, 0x0f0f0f0f0f0f0f0fULL);
+    qtest_writeq(qts, RAM1_BASE, 0xdeadbeefdeadbeefULL);
+    g_assert_cmphex(qtest_readq(qts, RAM0_BASE + 3 * GiB - 8), ==,
+                    0x0f0f0f0f0f0f0f0fULL);
+    g_assert_cmphex(qtest_readq(qts, RAM1_BASE), ==, 0);
+    qtest_quit(qts);
+}
+
 static void test_spi_bank_introspect(void)
 {
     QTestState *qts = qtest_init(MACHINE);
@@ -238,6 +285,12 @@ static void test_no_cpu_option(void)
                    "-cpu does not apply");
 }
 
+static void test_ram_too_much(void)
+{
+    assert_refused("-accel qtest -qtest null -m 1020G",
+                   "more RAM than a Xen guest can have");
+}
+
 static void test_too_many_devices(void)
 {
     GString *args = g_string_new("-accel qtest -qtest null ");
@@ -277,6 +330,9 @@ int main(int argc, char **argv)
         }
     }
     qtest_add_func("/xenfv/ram/bank0", test_ram);
+    qtest_add_func("/xenfv/ram/bank0-full", test_ram_one_full_bank);
+    qtest_add_func("/xenfv/ram/two-banks", test_ram_two_banks);
+    qtest_add_func("/xenfv/ram/too-much", test_ram_too_much);
     qtest_add_func("/xenfv/spi/introspect", test_spi_bank_introspect);
     qtest_add_func("/xenfv/machine/listed", test_machine_listed);
     qtest_add_func("/xenfv/machine/needs-xen", test_needs_xen);
