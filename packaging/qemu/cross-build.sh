@@ -10,7 +10,7 @@
 #      machine's own apt sources, HOST_ARCH added as a foreign architecture,
 #      crossbuild-essential-HOST_ARCH), that source unpacked,
 #        apt-get build-dep -a HOST_ARCH -P cross,nocheck,pkg.qemu.xenonly
-#        dpkg-buildpackage -a HOST_ARCH -P cross,nocheck,pkg.qemu.xenonly -us -uc
+#        dpkg-buildpackage -aHOST_ARCH -Pcross,nocheck,pkg.qemu.xenonly -us -uc
 #      (nice -n 10; DEB_BUILD_OPTIONS parallel=$(nproc) unless set).
 # Results in work/packages/qemu/: the source package, the .debs, .buildinfo,
 # .changes, build.log (dpkg-buildpackage's output) and build-deps.log. Ends
@@ -67,7 +67,7 @@ mmdebstrap --quiet --variant=buildd --architectures="amd64,$HOST_ARCH" \
     --customize-hook="copy-in $(cd "$OUT/src" && echo "$OUT"/src/qemu_*) /build" \
     --customize-hook="chroot \"\$1\" sh -c 'cd /build && dpkg-source -q -x $(basename "$new_dsc") qemu >/dev/null'" \
     --customize-hook="chroot \"\$1\" sh -c 'cd /build && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -a $HOST_ARCH -P $PROFILES ./qemu > /out/build-deps.log 2>&1 || echo build-dep > /out/FAILED'" \
-    --customize-hook="chroot \"\$1\" sh -c '[ -e /out/FAILED ] || { cd /build/qemu && s=\$(date +%s) && DEB_BUILD_OPTIONS=\"$opts\" nice -n 10 dpkg-buildpackage -a $HOST_ARCH -P $PROFILES -us -uc > /out/build.log 2>&1 && echo \$((\$(date +%s) - s)) > /out/build-seconds || echo dpkg-buildpackage > /out/FAILED; }; cp -p /build/*.deb /build/*.ddeb /build/*.changes /build/*.buildinfo /out/ 2>/dev/null; true'" \
+    --customize-hook="chroot \"\$1\" sh -c '[ -e /out/FAILED ] || { cd /build/qemu && s=\$(date +%s) && DEB_BUILD_OPTIONS=\"$opts\" nice -n 10 dpkg-buildpackage -a$HOST_ARCH -P$PROFILES -us -uc > /out/build.log 2>&1 && echo \$((\$(date +%s) - s)) > /out/build-seconds || echo dpkg-buildpackage > /out/FAILED; }; cp -p /build/*.deb /build/*.ddeb /build/*.changes /build/*.buildinfo /out/ 2>/dev/null; true'" \
     --customize-hook="sync-out /out $OUT" \
     bookworm /dev/null "${srcs[@]}" > "$OUT/mmdebstrap.log" 2>&1 ||
     { tail -20 "$OUT/mmdebstrap.log"; die "mmdebstrap failed ($OUT/mmdebstrap.log)"; }
