@@ -294,7 +294,18 @@ blk)
         echo 3 > /proc/sys/vm/drop_caches
         got=$(head -c "$blk_bytes" /dev/vda | md5sum | cut -d' ' -f1)
         say "wrote md5 $want, read back md5 $got"
-        if [ "$want" = "$got" ]; then done_ OK "$got"; else done_ FAIL mismatch; fi
+        # The driver goes and comes back: the device is reset, found
+        # again, and must give the data back.
+        again=""
+        if rmmod virtio_blk && [ ! -b /dev/vda ] && load virtio_blk; then
+            i=0
+            while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do usleep 100000; i=$((i + 1)); done
+            again=$(head -c "$blk_bytes" /dev/vda 2>/dev/null | md5sum | cut -d' ' -f1)
+        fi
+        say "virtio_blk unloaded and loaded again: read back md5 ${again:-none}"
+        if [ "$want" != "$got" ]; then done_ FAIL mismatch
+        elif [ "$want" != "$again" ]; then done_ FAIL after-reprobe
+        else done_ OK "$got"; fi
     fi
     # Stay up: dom0 checks the image, then destroys us.
     while :; do sleep 1000; done
