@@ -12,9 +12,16 @@
 #        apt-get build-dep -a HOST_ARCH -P cross,nocheck,pkg.qemu.xenonly
 #        dpkg-buildpackage -aHOST_ARCH -Pcross,nocheck,pkg.qemu.xenonly -us -uc
 #      (nice -n 10; DEB_BUILD_OPTIONS parallel=$(nproc) unless set).
+#   4. install-check.sh on the .deb (a fresh root, apt-get install, the
+#      binary run under qemu-user, purge).
 # Results in work/packages/qemu/: the source package, the .debs, .buildinfo,
-# .changes, build.log (dpkg-buildpackage's output) and build-deps.log. Ends
-# with the .deb's size, its file list and the build's time.
+# .changes, build.log (dpkg-buildpackage's output) and build-deps.log. Prints
+# the build's time, the .deb's size and file list, then the checks' results.
+# XENFV_LIBXEN_VERSION=V builds against the Xen libraries of version V
+# (apt pin in the chroot), e.g. $XEN_DEB_VERSION of workshop/lib.sh, the
+# Xen of the e2e dom0: the package's Depends then accept that Xen; by default
+# the newest Debian 12 Xen, like a Debian buildd (the Xen libraries' shlibs
+# make the package depend on at least the version it was built with).
 # The chroot is thrown away; a failed build leaves its log. Needs root.
 set -euo pipefail
 . "$(dirname "$0")/../../workshop/lib.sh"
@@ -56,6 +63,12 @@ for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.l
 done
 [ ${#srcs[@]} -gt 0 ] || die "no bookworm apt source on this machine"
 opts=${DEB_BUILD_OPTIONS:-parallel=$(nproc)}
+pin=/dev/null
+if [ -n "${XENFV_LIBXEN_VERSION:-}" ]; then
+    pin=$OUT/libxen.pref
+    printf 'Package: libxen*:any\nPin: version %s\nPin-Priority: 1001\n' "$XENFV_LIBXEN_VERSION" > "$pin"
+    info "Xen libraries pinned to $XENFV_LIBXEN_VERSION"
+fi
 t0=$(date +%s)
 # The hooks run outside the chroot ($1 is its root); a failure of apt-get
 # build-dep or dpkg-buildpackage is recorded in /out/FAILED so that the logs
@@ -64,10 +77,11 @@ t0=$(date +%s)
 mmdebstrap --quiet --variant=buildd --architectures="amd64,$HOST_ARCH" \
     --include="crossbuild-essential-$HOST_ARCH" \
     --customize-hook='mkdir -p "$1/build" "$1/out"' \
+    --customize-hook="upload $pin /etc/apt/preferences.d/libxen.pref" \
     --customize-hook="copy-in $(cd "$OUT/src" && echo "$OUT"/src/qemu_*) /build" \
     --customize-hook="chroot \"\$1\" sh -c 'cd /build && dpkg-source -q -x $(basename "$new_dsc") qemu >/dev/null'" \
     --customize-hook="chroot \"\$1\" sh -c 'cd /build && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -a $HOST_ARCH -P $PROFILES ./qemu > /out/build-deps.log 2>&1 || echo build-dep > /out/FAILED'" \
-    --customize-hook="chroot \"\$1\" sh -c '[ -e /out/FAILED ] || { cd /build/qemu && s=\$(date +%s) && DEB_BUILD_OPTIONS=\"$opts\" nice -n 10 dpkg-buildpackage -a$HOST_ARCH -P$PROFILES -us -uc > /out/build.log 2>&1 && echo \$((\$(date +%s) - s)) > /out/build-seconds || echo dpkg-buildpackage > /out/FAILED; }; cp -p /build/*.deb /build/*.ddeb /build/*.changes /build/*.buildinfo /out/ 2>/dev/null; true'" \
+    --customize-hook="chroot \"\$1\" sh -c '[ -e /out/FAILED ] || { cd /build/qemu && s=\$(date +%s) && DEB_BUILD_OPTIONS=\"$opts\" nice -n 10 dpkg-buildpackage -a$HOST_ARCH -P$PROFILES -us -uc > /out/build.log 2>&1 && echo \$((\$(date +%s) - s)) > /out/build-seconds || echo dpkg-buildpackage > /out/FAILED; }; cp -p /build/*.deb /build/*.ddeb /build/*.changes /build/*.buildinfo /build/*.dsc /build/*.debian.tar.xz /out/ 2>/dev/null; true'" \
     --customize-hook="sync-out /out $OUT" \
     bookworm /dev/null "${srcs[@]}" > "$OUT/mmdebstrap.log" 2>&1 ||
     { tail -20 "$OUT/mmdebstrap.log"; die "mmdebstrap failed ($OUT/mmdebstrap.log)"; }
@@ -81,4 +95,6 @@ fi
 deb=$(ls "$OUT"/qemu-system-xen_*_"$HOST_ARCH".deb)
 info "dpkg-buildpackage: $(cat "$OUT/build-seconds") s; chroot, build-deps and build: $total s"
 info "$(basename "$deb"): $(du -k "$deb" | cut -f1) KiB, installed size $(dpkg-deb -f "$deb" Installed-Size) KiB"
+info "Depends: $(dpkg-deb -f "$deb" Depends)"
 dpkg-deb -c "$deb" | sed 's/^/    /'
+"$TOP/packaging/qemu/install-check.sh" "$deb"

@@ -394,6 +394,7 @@ xenfv-blk)
     xl unpause domu || fail "xl unpause"
     wait_for 120 guest_says domu E2E-DOMU-DONE || fail "domU did not finish within 120 s"
     guest_says domu 'E2E-DOMU-DONE blk OK' || fail "in-guest virtio-blk test failed"
+    say "guest: $(tr -d '\r' < $CONSLOG/guest-domu.log | grep -o 'virtio_blk unloaded and loaded again.*' | head -n1)"
     want=$(yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" | md5sum | cut -d' ' -f1)
     got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
     say "image md5 $got, expected $want"
