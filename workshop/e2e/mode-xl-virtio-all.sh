@@ -208,7 +208,7 @@ say "console: guest -> dom0 token $tok via $vdev, dom0 -> guest token $tok2"
 # gpu: the guest filled fb0 (E2E-DOMU-FB-WRITTEN W H stride); compare a
 # screendump with the picture it drew (made while the guest works, for
 # virtio-gpu's default 1280x800; again if the guest's size differs).
-wait_for 60 guest_says domu 'E2E-DOMU-FB-WRITTEN\|E2E-DOMU-FB FAIL' || xa_fail "guest: no framebuffer step"
+wait_for 120 guest_says domu 'E2E-DOMU-FB-WRITTEN\|E2E-DOMU-FB FAIL' || xa_fail "guest: no framebuffer step"
 set -- $(gmark E2E-DOMU-FB-WRITTEN)
 W=$1 H=$2
 [ -n "$W" ] && [ -n "$H" ] || xa_fail "guest: no framebuffer geometry"
