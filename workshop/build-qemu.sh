@@ -9,6 +9,16 @@
 #                         against an arm64 sysroot
 #   build-qemu.sh asan    qemu-system-aarch64 with Xen, ASan + UBSan
 #                         (--enable-sanitizers), for the harness's fuzz mode
+#   build-qemu.sh upstream
+#                         the upstream track (work/qemu-upstream, QEMU 10.2,
+#                         meson from bookworm-backports): qemu-system-x86_64
+#                         with Xen, whose Xen code the series changes too
+#                         (10.2 builds aarch64 with Xen, hence xenpvh, only
+#                         on aarch64 hosts: see upstream-cross)
+#   build-qemu.sh upstream-cross
+#                         the upstream track for arm64 hosts, where xenpvh
+#                         is built: qemu-system-aarch64 and the xenpvh qtest
+#                         (run under qemu-aarch64-static)
 # Build directories are work/build-<kind>; ccache keeps rebuilds cheap.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -64,7 +74,21 @@ configure() {
     echo "$stamp" > "$BUILD/.xenfv-opts"
 }
 
-[ -d "$QEMU_SRC/.git" ] || die "no QEMU tree: run workshop/series apply first"
+if [[ $kind == upstream* ]]; then
+    QEMU_SRC=$QEMU_UPSTREAM_SRC
+    # QEMU 10.2 needs meson >= 1.5 and no longer takes --meson: its
+    # configure finds Debian's meson 1.7 from backports on PYTHONPATH.
+    upstream_meson
+    COMMON_OPTS=(
+        --disable-download
+        --without-default-features --disable-docs --disable-install-blobs
+        --enable-fdt=system --enable-pixman --enable-png --enable-vnc
+    )
+fi
+
+series_cmd=workshop/series
+[[ $kind != upstream* ]] || series_cmd+=" --upstream"
+[ -d "$QEMU_SRC/.git" ] || die "no QEMU tree: run $series_cmd apply first"
 host_deps
 export PATH=/usr/lib/ccache:$PATH
 ccache --max-size=8G >/dev/null
@@ -103,8 +127,37 @@ cross)
         --extra-cflags="-I$SYSROOT/usr/include" --extra-ldflags="$ldirs"
     [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
     ;;
+upstream)
+    stage "build: upstream track (QEMU 10.2), Xen, x86_64"
+    configure "${COMMON_OPTS[@]}" --enable-xen --target-list=x86_64-softmmu
+    [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-x86_64)
+    ;;
+upstream-cross)
+    sysroot
+    cross_wrappers
+    stage "build: upstream track (QEMU 10.2) cross for arm64 hosts, aarch64 with Xen"
+    export PKG_CONFIG=pkg-config
+    export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig
+    export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
+    ldirs="-L$SYSROOT/usr/lib/aarch64-linux-gnu -L$SYSROOT/lib/aarch64-linux-gnu"
+    ldirs+=" -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu"
+    ldirs+=" -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
+    configure "${COMMON_OPTS[@]}" --cross-prefix=aarch64-linux-gnu- \
+        --enable-xen --target-list=aarch64-softmmu --disable-tools \
+        --enable-seccomp \
+        --extra-cflags="-I$SYSROOT/usr/include" --extra-ldflags="$ldirs"
+    # Where the arm64 libraries are, for running its programs under
+    # qemu-aarch64-static (workshop/test upstream)
+    echo "SYSROOT=$SYSROOT" > "$BUILD/.xenfv-sysroot"
+    if [ ${#targets[@]} -eq 0 ]; then
+        targets=(qemu-system-aarch64)
+        # A tree without the series has no xenpvh qtest yet.
+        [ ! -f "$QEMU_SRC/tests/qtest/xenpvh-test.c" ] ||
+            targets+=(tests/qtest/xenpvh-test)
+    fi
+    ;;
 *)
-    die "unknown build kind '$kind' (xen, noxen, asan, cross)"
+    die "unknown build kind '$kind' (xen, noxen, asan, cross, upstream, upstream-cross)"
     ;;
 esac
 

@@ -5,6 +5,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK=${XENFV_WORK:-$TOP/work}
 CACHE=${XENFV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xenfv-arm}
 QEMU_SRC=$WORK/qemu
+QEMU_UPSTREAM_SRC=$WORK/qemu-upstream
 XEN_SRC=$WORK/xen
 export CCACHE_DIR=${CCACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccache}
 
@@ -77,9 +78,15 @@ apt_update_once() {
 }
 
 have_deb_src() {
-    grep -qsE '^[[:space:]]*deb-src[[:space:]]' /etc/apt/sources.list \
-        /etc/apt/sources.list.d/*.list && return 0
-    grep -qsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources
+    grep -qsE '^[[:space:]]*deb-src[[:space:]].*[[:space:]]bookworm[[:space:]]' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list && return 0
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        awk 'BEGIN { RS = "" } /(^|\n)Types:[^\n]*deb-src/ && /(^|\n)Suites:([^\n]* )?bookworm( |\n|$)/ { f = 1 }
+             END { exit !f }' "$f" && return 0
+    done
+    return 1
 }
 
 # Derive deb-src entries from the machine's own bookworm deb entries, so
@@ -111,6 +118,67 @@ add_deb_src() {
     info "added deb-src entries derived from the existing apt sources"
     _apt_updated=
     apt_update_once
+}
+
+# add_derived_suite TYPE SUITE: an apt entry of TYPE (deb, deb-src) for
+# SUITE of the machine's own Debian archive (the one its bookworm entry
+# names), in /etc/apt/sources.list.d/xenfv-arm-<SUITE>-<TYPE>; no mirror
+# is named by us. Installed packages do not change: unstable is added for
+# sources only, and apt takes nothing from backports unless asked.
+add_derived_suite() {
+    local type=$1 suite=$2 base=/etc/apt/sources.list.d/xenfv-arm-$2-$1 f tmp
+    [ -e "$base.sources" ] || [ -e "$base.list" ] && return 0
+    tmp=$(mktemp)
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] && [[ $f != */xenfv-arm-* ]] || continue
+        awk -v t="$type" -v s="$suite" 'BEGIN { RS = ""; ORS = "\n\n" }
+             /(^|\n)Types:([^\n]* )?deb( |\n|$)/ && /(^|\n)Suites:([^\n]* )?bookworm( |\n|$)/ {
+                 sub(/(^|\n)Types:[^\n]*/, "\nTypes: " t)
+                 sub(/(^|\n)Suites:[^\n]*/, "\nSuites: " s)
+                 sub(/^\n/, ""); print; exit }' "$f" >> "$tmp"
+        [ -s "$tmp" ] && break
+    done
+    if [ -s "$tmp" ]; then
+        mv "$tmp" "$base.sources"
+    else
+        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+            [ -e "$f" ] && [[ $f != */xenfv-arm-* ]] || continue
+            sed -nE "s/^[[:space:]]*deb[[:space:]]+((\[[^]]*\][[:space:]]+)?[^[:space:]]+)[[:space:]]+bookworm[[:space:]]+(.*)\$/$type \1 $suite \3/p" \
+                "$f" | head -n1 >> "$tmp"
+            [ -s "$tmp" ] && break
+        done
+        [ -s "$tmp" ] || { rm -f "$tmp"; die "no bookworm apt source found to derive a $suite entry from"; }
+        mv "$tmp" "$base.list"
+    fi
+    chmod 644 "$base".*
+    info "added a $type entry for $suite, derived from the existing apt sources"
+    _apt_updated=
+    apt_update_once
+}
+
+# upstream_meson: Debian's meson $MESON_DEB_VERSION (bookworm-backports;
+# QEMU 10.2 needs >= 1.5, bookworm has 1.0) unpacked under $CACHE/tools,
+# not installed: the 7.2 builds keep bookworm's. Exports PYTHONPATH so
+# that QEMU's configure (its venv sees system packages) finds it.
+upstream_meson() {
+    # shellcheck source=qemu-upstream.conf
+    . "$TOP/workshop/qemu-upstream.conf"
+    local dir=$CACHE/tools deb root
+    deb=meson_${MESON_DEB_VERSION/:/%3a}_all.deb
+    root=$dir/meson-$MESON_DEB_VERSION
+    if [ ! -f "$root/.unpacked" ]; then
+        mkdir -p "$dir"
+        if [ ! -f "$dir/$deb" ]; then
+            add_derived_suite deb "$MESON_DEB_SUITE"
+            (cd "$dir" && apt-get download -qq -o APT::Sandbox::User=root \
+                "meson=$MESON_DEB_VERSION") ||
+                die "apt-get download meson=$MESON_DEB_VERSION ($MESON_DEB_SUITE) failed"
+        fi
+        rm -rf "$root"
+        dpkg-deb -x "$dir/$deb" "$root"
+        touch "$root/.unpacked"
+    fi
+    export PYTHONPATH=$root/usr/lib/python3/dist-packages${PYTHONPATH:+:$PYTHONPATH}
 }
 
 # arm64_sysroot NAME "PKGS": unpack the arm64 packages PKGS (libxen* pinned
