@@ -59,6 +59,21 @@ cross_wrappers() {
     arm64_cross_wrappers "$WORK/cross-bin"
 }
 
+# cross_setup: the arm64 sysroot, compiler wrappers and pkg-config for an
+# arm64 host build; sets CROSS_FLAGS, configure's flags for the sysroot.
+cross_setup() {
+    local ldirs
+    sysroot
+    cross_wrappers
+    export PKG_CONFIG=pkg-config
+    export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig
+    export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
+    ldirs="-L$SYSROOT/usr/lib/aarch64-linux-gnu -L$SYSROOT/lib/aarch64-linux-gnu"
+    ldirs+=" -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu"
+    ldirs+=" -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
+    CROSS_FLAGS=(--extra-cflags="-I$SYSROOT/usr/include" --extra-ldflags="$ldirs")
+}
+
 configure() {
     local opts=("$@") stamp
     stamp=$(printf '%s\n' "${opts[@]}" ${SYSROOT_KEY:+"$SYSROOT_KEY"} | sha256sum | cut -c1-16)
@@ -112,19 +127,11 @@ asan)
     [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
     ;;
 cross)
-    sysroot
-    cross_wrappers
+    cross_setup
     stage "build: cross for arm64 hosts, aarch64 with Xen"
-    export PKG_CONFIG=pkg-config
-    export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig
-    export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
-    ldirs="-L$SYSROOT/usr/lib/aarch64-linux-gnu -L$SYSROOT/lib/aarch64-linux-gnu"
-    ldirs+=" -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu"
-    ldirs+=" -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
     configure "${COMMON_OPTS[@]}" --cross-prefix=aarch64-linux-gnu- \
         --enable-xen --target-list=aarch64-softmmu --disable-tools \
-        --enable-seccomp \
-        --extra-cflags="-I$SYSROOT/usr/include" --extra-ldflags="$ldirs"
+        --enable-seccomp "${CROSS_FLAGS[@]}"
     [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-aarch64)
     ;;
 upstream)
@@ -133,22 +140,14 @@ upstream)
     [ ${#targets[@]} -gt 0 ] || targets=(qemu-system-x86_64)
     ;;
 upstream-cross)
-    sysroot
-    cross_wrappers
+    cross_setup
     stage "build: upstream track (QEMU 10.2) cross for arm64 hosts, aarch64 with Xen, no TCG"
-    export PKG_CONFIG=pkg-config
-    export PKG_CONFIG_LIBDIR=$SYSROOT/usr/lib/aarch64-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig
-    export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
-    ldirs="-L$SYSROOT/usr/lib/aarch64-linux-gnu -L$SYSROOT/lib/aarch64-linux-gnu"
-    ldirs+=" -Wl,-rpath-link=$SYSROOT/usr/lib/aarch64-linux-gnu"
-    ldirs+=" -Wl,-rpath-link=$SYSROOT/lib/aarch64-linux-gnu"
     # xenpvh needs no TCG (Xen runs the guest, qtest tests it), and
     # without TCG the build leaves out Arm's translator and the boards
     # that need it: a third of the build.
     configure "${COMMON_OPTS[@]}" --cross-prefix=aarch64-linux-gnu- \
         --enable-xen --disable-tcg --target-list=aarch64-softmmu \
-        --disable-tools --enable-seccomp \
-        --extra-cflags="-I$SYSROOT/usr/include" --extra-ldflags="$ldirs"
+        --disable-tools --enable-seccomp "${CROSS_FLAGS[@]}"
     # Where the arm64 libraries are, for running its programs under
     # qemu-aarch64-static (workshop/test upstream)
     echo "SYSROOT=$SYSROOT" > "$BUILD/.xenfv-sysroot"

@@ -12,6 +12,9 @@ E2E_OUT=${E2E_OUT:-$TOP/work/e2e}
 E2E_CACHE=${E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xenfv-arm/e2e}
 # The device model under test, cross-built for arm64 by workshop/build-qemu.sh cross.
 E2E_QEMU_CROSS=${E2E_QEMU_CROSS:-$TOP/work/build-cross/qemu-system-aarch64}
+# The upstream track's QEMU 10.2 for arm64 (workshop/build-qemu.sh
+# upstream-cross), for mode xenpvh-blk.
+E2E_QEMU_UPSTREAM=${E2E_QEMU_UPSTREAM:-$TOP/work/build-upstream-cross/qemu-system-aarch64}
 
 # Xen: Debian 12's source and tools, pinned to XEN_DEB_VERSION (lib.sh). The
 # newer security revision (4.17.7+13) is listed by apt but its source is

@@ -9,6 +9,7 @@
 #   domu         xl create a plain domU, wait for its marker in xenconsoled's log
 #   ioreq-probe  ioreq-probe serves the MMIO of a standalone virtio disk
 #   xenfv-blk    the cross-built QEMU (-M xenfv) serves virtio-blk to a domU
+#   xenpvh-blk   the same with the upstream track's QEMU 10.2 (-M xenpvh)
 #   stock-xl-blk launcher/xenfv-launcher starts xenfv for plain `xl create`s
 #   lifecycle-stock, lifecycle-xl  create, reboot, shutdown, destroy and a
 #                killed QEMU, stock xl + launcher or the series' xl (lifecycle.sh)
@@ -403,6 +404,47 @@ xenfv-blk)
     got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
     [ "$want" = "$got" ] || fail "disk image changed after xl destroy (md5 $got)"
     pass "pattern round trip ok; xl destroy ${destroy_s} s; DM exited ${dm_gone_s} s after xl destroy started (${dm_after_s} s after it returned); image intact"
+    ;;
+xenpvh-blk)
+    # The xenfv-blk round trip served by the upstream track's QEMU 10.2,
+    # upstream's Arm machine xenpvh with patches-upstream/ (cross-built by
+    # workshop/build-qemu.sh upstream-cross). xenpvh reads no Xenstore: the
+    # disk is given with -drive/-device (the first -device takes the first
+    # transport, 0x2000000, which libxl gives the disk) and
+    # xenfv-blk-handshake answers libxl's backend states. It does not exit
+    # when its domain is destroyed: it is stopped after xl destroy.
+    QU=/usr/local/bin/qemu-system-aarch64-upstream
+    [ -x $QU ] || skip "no QEMU 10.2 in the image (workshop/build-qemu.sh upstream-cross)"
+    setup_xen
+    make_disk
+    mkcfg domu blk "$VDISK"
+    xenfv-blk-handshake -t 300 > /run/handshake.log 2>&1 &
+    xl $xlv create -p /domu/domu.cfg || fail "xl create -p rc=$? (backend handshake?)"
+    domid=$(xl domid domu)
+    $QU -M xenpvh -xen-domid "$domid" -xen-attach -smp 1 -m "$domu_mem" \
+        -nodefaults -display none -d guest_errors \
+        -drive file=/domu/disk.img,if=none,id=d0,format=raw \
+        -device virtio-blk-device,drive=d0 > /run/qemu.log 2>&1 &
+    qpid=$!
+    dmstate() { [ "$(xenstore-read /local/domain/0/device-model/$domid/state 2>/dev/null)" = running ]; }
+    wait_for 30 eval 'dmstate || ! alive $qpid' || :
+    alive $qpid || { sed 's/^/dom0 qemu| /' /run/qemu.log; fail "QEMU 10.2 exited at start-up"; }
+    dmstate || fail "QEMU 10.2 wrote no device-model/$domid/state=running in 30 s"
+    say "QEMU 10.2 (-M xenpvh, pid $qpid) running for domain $domid"
+    xl unpause domu || fail "xl unpause"
+    wait_for 120 guest_says domu E2E-DOMU-DONE || fail "domU did not finish within 120 s"
+    sed 's/^/dom0 qemu| /' /run/qemu.log
+    guest_says domu 'E2E-DOMU-DONE blk OK' || fail "in-guest virtio-blk test failed"
+    say "guest: $(tr -d '\r' < $CONSLOG/guest-domu.log | grep -o 'virtio_blk unloaded and loaded again.*' | head -n1)"
+    want=$(yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" | md5sum | cut -d' ' -f1)
+    got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
+    [ "$want" = "$got" ] || fail "disk image does not hold the guest's pattern (md5 $got, want $want)"
+    xl $xlv destroy domu || fail "xl destroy"
+    kill $qpid 2>/dev/null
+    wait_for 10 eval '! alive $qpid' || fail "QEMU 10.2 still running 10 s after SIGTERM"
+    got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
+    [ "$want" = "$got" ] || fail "disk image changed after xl destroy (md5 $got)"
+    pass "QEMU 10.2 -M xenpvh: pattern round trip and virtio_blk reload ok; image intact after destroy"
     ;;
 bench-blk)
     # The same QD1 workload (blkbench: 4 KiB random reads, 1 MiB sequential
