@@ -49,8 +49,18 @@ static void xen_pvh_init_ram(XenPVHMachineState *s,
         block_len = s->cfg.ram_high.base + ram_size[1];
     }
 
-    memory_region_init_ram(&xen_memory, NULL, "xen.ram", block_len,
-                           &error_fatal);
+    if (xen_enabled()) {
+        memory_region_init_ram(&xen_memory, NULL, "xen.ram", block_len,
+                               &error_fatal);
+    } else {
+        /*
+         * Under qtest the block is host memory spanning both banks and the
+         * hole between them (9 GiB for -m 4G): commit none of it.
+         */
+        memory_region_init_ram_flags_nomigrate(&xen_memory, NULL, "xen.ram",
+                                               block_len, RAM_NORESERVE,
+                                               &error_fatal);
+    }
 
     memory_region_init_alias(&s->ram.low, NULL, "xen.ram.lo", &xen_memory,
                              s->cfg.ram_low.base, ram_size[0]);
@@ -61,10 +71,12 @@ static void xen_pvh_init_ram(XenPVHMachineState *s,
         memory_region_add_subregion(sysmem, s->cfg.ram_high.base, &s->ram.high);
     }
 
-    /* Setup support for grants.  */
-    memory_region_init_ram(&xen_grants, NULL, "xen.grants", block_len,
-                           &error_fatal);
-    memory_region_add_subregion(sysmem, XEN_GRANT_ADDR_OFF, &xen_grants);
+    /* Setup support for grants, which only Xen can map.  */
+    if (xen_enabled()) {
+        memory_region_init_ram(&xen_grants, NULL, "xen.grants", block_len,
+                               &error_fatal);
+        memory_region_add_subregion(sysmem, XEN_GRANT_ADDR_OFF, &xen_grants);
+    }
 }
 
 /*
@@ -247,12 +259,13 @@ static void xen_pvh_init(MachineState *ms)
     MemoryRegion *sysmem = get_system_memory();
 
     /*
-     * Under qtest there is no hypervisor: the machine lays out its memory
-     * and devices for the test to inspect, and serves no ioreqs.
+     * Without Xen there is no ioreq server to register and nothing to
+     * serve. Under qtest the machine still lays out guest RAM and its
+     * virtio-mmio transports for a test to inspect.
      */
     if (!xen_enabled() && !qtest_enabled()) {
         error_report("%s needs the Xen accelerator (-accel xen)",
-                     MACHINE_CLASS(object_get_class(OBJECT(ms)))->desc);
+                     MACHINE_GET_CLASS(ms)->desc);
         exit(EXIT_FAILURE);
     }
 
@@ -286,6 +299,11 @@ static void xen_pvh_init(MachineState *ms)
 
     /* Non-zero pci-ecam-size enables PCI.  */
     if (s->cfg.pci_ecam.size) {
+        /* Its INTx lines and link routes are Xen's to set */
+        if (!xen_enabled()) {
+            error_report("pci-ecam-size needs the Xen accelerator");
+            exit(EXIT_FAILURE);
+        }
         if (s->cfg.pci_ecam.size != 256 * MiB) {
             error_report("pci-ecam-size only supports values 0 or 0x10000000");
             exit(EXIT_FAILURE);
