@@ -24,8 +24,7 @@ download() {
     fi
     if [ -n "${QEMU_DEB_SUITE:-}" ]; then
         add_derived_suite deb-src "$QEMU_DEB_SUITE"
-        (cd "$dir" && apt-get source -qq --download-only "$QEMU_DEB_SOURCE=$QEMU_DEB_VERSION" \
-            2>&1 | grep -v 'Download is performed unsandboxed' || true)
+        apt_source_download "$dir" "$QEMU_DEB_SOURCE=$QEMU_DEB_VERSION"
         ls "$dir"/qemu_*.dsc >/dev/null 2>&1 ||
             die "apt-get source $QEMU_DEB_SOURCE=$QEMU_DEB_VERSION from $QEMU_DEB_SUITE failed"
         return

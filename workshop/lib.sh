@@ -20,6 +20,14 @@ XEN_DEB_VERSION=4.17.5+72-g01140da4e8-1
 # by workshop/fetch-xen.sh (work/xen) and the e2e hypervisor build.
 XEN_SRC_CACHE=$CACHE/e2e/src
 
+# apt_source_download DIR SOURCE=VERSION: download a Debian source package
+# into DIR, its messages on stderr; the caller checks that its files came
+# (apt-get's status is lost in the filter of its root-download notice).
+apt_source_download() {
+    (cd "$1" && apt-get source -qq --download-only "$2" 2>&1 |
+        grep -v 'Download is performed unsandboxed' >&2 || true)
+}
+
 # Print the path of Debian's xen_$XEN_DEB_VERSION.dsc, downloading it first
 # when it is not cached (deb-src entries are derived when missing).
 xen_source_dsc() {
@@ -27,8 +35,7 @@ xen_source_dsc() {
     if [ ! -f "$dsc" ]; then
         mkdir -p "$XEN_SRC_CACHE"
         have_deb_src || add_deb_src >&2
-        (cd "$XEN_SRC_CACHE" && apt-get source -qq --download-only "xen=$XEN_DEB_VERSION" 2>&1 |
-            grep -v 'Download is performed unsandboxed' >&2 || true)
+        apt_source_download "$XEN_SRC_CACHE" "xen=$XEN_DEB_VERSION"
         [ -f "$dsc" ] ||
             die "apt-get source xen=$XEN_DEB_VERSION failed (deb-src entries? apt-get update?)"
     fi
