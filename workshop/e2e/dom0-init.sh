@@ -192,6 +192,7 @@ dm_confined() {
 make_disk() { dd if=/dev/zero of=/domu/disk.img bs=1M count=16 2>/dev/null || fail "disk image"; }
 
 Q=/usr/local/bin/qemu-system-aarch64
+QU=/usr/local/bin/qemu-system-aarch64-upstream
 DM_EXTRA=""
 
 # start_domu_dm IMAGE: xl create -p the domU, start its device model
@@ -246,6 +247,13 @@ run_dm() {
     for t in $(echo "$dmtrace" | tr , ' '); do DM_EXTRA="$DM_EXTRA -trace $t"; done
     [ $dm = stub ] && exec virtio-blk-stub -d "$1" -f "$dm_img" -m "$domu_mem" \
         > /run/qemu.log 2>&1
+    # QEMU 10.2's xenpvh reads no Xenstore: the disk is given on its command
+    # line (the first -device takes the first transport, libxl's disk's).
+    # shellcheck disable=SC2086
+    [ $dm = upstream ] && exec $QU -M xenpvh -xen-domid "$1" -xen-attach -smp 1 \
+        -m "$domu_mem" -nodefaults -display none -d guest_errors $DM_EXTRA \
+        -drive file="$dm_img",if=none,id=d0,format=raw \
+        -device virtio-blk-device,drive=d0 > /run/qemu.log 2>&1
     # The disk (and where it goes) comes from libxl's Xenstore nodes.
     # shellcheck disable=SC2086
     exec $Q -M xenfv -accel xen -xen-domid "$1" -xen-attach -smp 1 -m "$domu_mem" \
@@ -408,28 +416,16 @@ xenfv-blk)
 xenpvh-blk)
     # The xenfv-blk round trip served by the upstream track's QEMU 10.2,
     # upstream's Arm machine xenpvh with patches-upstream/ (cross-built by
-    # workshop/build-qemu.sh upstream-cross). xenpvh reads no Xenstore: the
-    # disk is given with -drive/-device (the first -device takes the first
-    # transport, 0x2000000, which libxl gives the disk) and
-    # xenfv-blk-handshake answers libxl's backend states. It does not exit
-    # when its domain is destroyed: it is stopped after xl destroy.
-    QU=/usr/local/bin/qemu-system-aarch64-upstream
+    # workshop/build-qemu.sh upstream-cross; run_dm). xenfv-blk-handshake
+    # answers libxl's backend states. xenpvh does not exit when its domain
+    # is destroyed: it is stopped after xl destroy.
     [ -x $QU ] || skip "no QEMU 10.2 in the image (workshop/build-qemu.sh upstream-cross)"
+    dm=upstream hs=script
     setup_xen
     make_disk
     mkcfg domu blk "$VDISK"
-    xenfv-blk-handshake -t 300 > /run/handshake.log 2>&1 &
-    xl $xlv create -p /domu/domu.cfg || fail "xl create -p rc=$? (backend handshake?)"
-    domid=$(xl domid domu)
-    $QU -M xenpvh -xen-domid "$domid" -xen-attach -smp 1 -m "$domu_mem" \
-        -nodefaults -display none -d guest_errors \
-        -drive file=/domu/disk.img,if=none,id=d0,format=raw \
-        -device virtio-blk-device,drive=d0 > /run/qemu.log 2>&1 &
-    qpid=$!
-    dmstate() { [ "$(xenstore-read /local/domain/0/device-model/$domid/state 2>/dev/null)" = running ]; }
-    wait_for 30 eval 'dmstate || ! alive $qpid' || :
-    alive $qpid || { sed 's/^/dom0 qemu| /' /run/qemu.log; fail "QEMU 10.2 exited at start-up"; }
-    dmstate || fail "QEMU 10.2 wrote no device-model/$domid/state=running in 30 s"
+    start_domu_dm /domu/disk.img
+    dmstate || fail "QEMU 10.2 wrote no device-model/$domid/state=running in 20 s"
     say "QEMU 10.2 (-M xenpvh, pid $qpid) running for domain $domid"
     xl unpause domu || fail "xl unpause"
     wait_for 120 guest_says domu E2E-DOMU-DONE || fail "domU did not finish within 120 s"
