@@ -31,7 +31,54 @@ harness_build() {
     LIBDIR=$BUILD/workshop/harness/lib
 }
 
-# has_xenfv BINARY: is it a QEMU with the xenfv machine?
-has_xenfv() {
-    [ -x "$1" ] && "$1" -M help 2>/dev/null | grep -qw xenfv
+# harness_build_arm64 SYSROOT: build the stand-in libraries for an arm64
+# device model (run under qemu-user) into work/build-harness-arm64,
+# against the Xen headers and libc of SYSROOT (an arm64 Debian 12 root, as
+# workshop/build-qemu.sh makes for its cross builds); sets LIBDIR_ARM64.
+harness_build_arm64() {
+    local sysroot=$1 build=$ROOT/work/build-harness-arm64 cross
+    dpkg -s gcc-aarch64-linux-gnu >/dev/null 2>&1 || {
+        echo "installing gcc-aarch64-linux-gnu"
+        apt-get install -y -qq gcc-aarch64-linux-gnu >/dev/null || {
+            echo "cannot install gcc-aarch64-linux-gnu" >&2
+            exit 2
+        }
+    }
+    cross=$ROOT/work/harness-arm64.cross
+    mkdir -p "$ROOT/work"
+    cat > "$cross.tmp" <<EOF
+[binaries]
+c = 'aarch64-linux-gnu-gcc'
+ar = 'aarch64-linux-gnu-ar'
+strip = 'aarch64-linux-gnu-strip'
+
+[built-in options]
+c_args = ['-I$sysroot/usr/include']
+c_link_args = ['-L$sysroot/usr/lib/aarch64-linux-gnu', '-L$sysroot/lib/aarch64-linux-gnu']
+
+[host_machine]
+system = 'linux'
+cpu_family = 'aarch64'
+cpu = 'aarch64'
+endian = 'little'
+EOF
+    if ! cmp -s "$cross.tmp" "$cross"; then
+        mv "$cross.tmp" "$cross"
+        rm -rf "$build"
+    fi
+    rm -f "$cross.tmp"
+    if [ ! -f "$build/build.ninja" ]; then
+        meson setup --cross-file "$cross" "$build" "$ROOT" >/dev/null || exit 2
+    fi
+    ninja -C "$build" -j2 >"$build/harness-build.log" 2>&1 || {
+        grep -E 'error|FAILED' "$build/harness-build.log" | head -20
+        echo "arm64 harness build failed ($build/harness-build.log)" >&2
+        exit 2
+    }
+    LIBDIR_ARM64=$build/workshop/harness/lib
+}
+
+# has_machine BINARY [MACHINE]: is it a QEMU with MACHINE (xenfv)?
+has_machine() {
+    [ -x "$1" ] && "$1" -M help 2>/dev/null | grep -qw "${2:-xenfv}"
 }

@@ -209,3 +209,20 @@ int xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason)
 
     return xc_call(xch, XFV_OP_DOMAIN_SHUTDOWN, domid, &arg, 1);
 }
+
+/*
+ * QEMU 10.2 (xenpvh) links this to give RAM blocks of its own to a guest;
+ * the simulated domain has no memory to give, and says so in the DM's log.
+ */
+int xc_domain_populate_physmap_exact(xc_interface *xch, uint32_t domid,
+                                     unsigned long nr_extents,
+                                     unsigned int extent_order,
+                                     unsigned int mem_flags,
+                                     xen_pfn_t *extent_start)
+{
+    fprintf(stderr, "stand-in libxenctrl: xc_domain_populate_physmap_exact "
+            "(%lu extents of order %u) is not simulated\n", nr_extents,
+            extent_order);
+    errno = ENOSYS;
+    return -1;
+}

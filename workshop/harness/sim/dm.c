@@ -36,10 +36,20 @@ static int build_argv(struct ctx *c, const char *const *extra,
         snprintf(bufs[1], 64, "%u", s->nr_vcpus);
         snprintf(bufs[2], 64, "%luM", (unsigned long)(s->ram_bytes >> 20));
         const char *fixed[] = {
-            "-M", "xenfv", "-accel", "xen", "-xen-domid", bufs[0],
-            "-xen-attach", "-smp", bufs[1], "-m", bufs[2], "-nodefaults",
-            "-display", "none", "-qmp", NULL,
+            "-xen-domid", bufs[0], "-xen-attach", "-smp", bufs[1],
+            "-m", bufs[2], "-nodefaults", "-display", "none", "-qmp", NULL,
         };
+
+        argv[n++] = "-M";
+        argv[n++] = c->machine;
+        if (!strcmp(c->machine, "xenfv")) {
+            /*
+             * xenpvh's accelerator is Xen already; QEMU 10.2 without
+             * patches-upstream refuses any -accel for it.
+             */
+            argv[n++] = "-accel";
+            argv[n++] = "xen";
+        }
         for (int i = 0; fixed[i]; i++) {
             argv[n++] = fixed[i];
         }

@@ -16,6 +16,7 @@ struct ctx {
     struct sim *s;
     enum dm_kind kind;
     const char *dm_path;
+    const char *machine;        /* QEMU's -M: xenfv, or upstream's xenpvh */
     const char *libdir;
     const char *workdir;
     const char *sock;

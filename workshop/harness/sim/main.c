@@ -2,7 +2,7 @@
  * xenfv-sim: run one test scenario against a device model.
  *
  *   xenfv-sim --test NAME --dm fake|qemu|none --dm-path BIN --libdir DIR
- *             --workdir DIR [--domid N] [--vcpus N] [--ram-mib N]
+ *             --workdir DIR [--machine M] [--domid N] [--vcpus N] [--ram-mib N]
  *             [--bug B] [--seed S] [--iterations N | --ioreqs N]
  *             [--variant V]
  *   xenfv-sim --list
@@ -72,6 +72,7 @@ int main(int argc, char **argv)
         { "dm", required_argument, NULL, 'k' },
         { "dm-path", required_argument, NULL, 'p' },
         { "libdir", required_argument, NULL, 'l' },
+        { "machine", required_argument, NULL, 'm' },
         { "workdir", required_argument, NULL, 'w' },
         { "domid", required_argument, NULL, 'd' },
         { "vcpus", required_argument, NULL, 'v' },
@@ -87,7 +88,9 @@ int main(int argc, char **argv)
     static struct sim sim = {
         .domid = 1, .nr_vcpus = 2, .nr_spis = 12, .ram_bytes = 256 << 20,
     };
-    struct ctx c = { .s = &sim, .kind = DM_NONE, .iterations = 2000 };
+    struct ctx c = {
+        .s = &sim, .kind = DM_NONE, .machine = "xenfv", .iterations = 2000,
+    };
     const struct test *t = NULL;
     bool vcpus_given = false, ram_given = false;
     char sock[300], log[300];
@@ -112,6 +115,9 @@ int main(int argc, char **argv)
             break;
         case 'l':
             c.libdir = optarg;
+            break;
+        case 'm':
+            c.machine = optarg;
             break;
         case 'w':
             c.workdir = optarg;
@@ -160,7 +166,8 @@ int main(int argc, char **argv)
         sim.nr_vcpus == 0 || sim.nr_vcpus > MAX_VCPUS) {
         fprintf(stderr, "usage: xenfv-sim --test NAME --workdir DIR "
                 "[--dm fake|qemu|none --dm-path BIN --libdir DIR] "
-                "[--domid N] [--vcpus 1-%d] [--ram-mib N] [--bug B]\n"
+                "[--machine M]\n"
+                "       [--domid N] [--vcpus 1-%d] [--ram-mib N] [--bug B]\n"
                 "       [--seed S] [--iterations N | --ioreqs N] "
                 "[--variant V]\n"
                 "       xenfv-sim --list\n", MAX_VCPUS);

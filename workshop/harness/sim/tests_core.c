@@ -439,7 +439,7 @@ static enum result test_too_many_vcpus(struct ctx *c)
 
     return dm_expect_refusal(c, c->kind == DM_QEMU ? qemu : fake,
                              "with more vcpus than the domain has",
-                             "start QEMU with -smp");
+                             "QEMU with -smp");
 }
 
 static enum result test_too_much_ram(struct ctx *c)
