@@ -18,6 +18,7 @@
 #include "system/tpm_backend.h"
 #include "system/qtest.h"
 #include "system/runstate.h"
+#include "system/runstate-action.h"
 #include "system/xen.h"
 #include "hw/xen/xen-pvh-common.h"
 #include "trace.h"
@@ -32,6 +33,132 @@ static const MemoryListener xen_memory_listener = {
     .log_global_stop = NULL,
     .priority = MEMORY_LISTENER_PRIORITY_ACCEL,
 };
+
+/*
+ * What a domain's maximum memory may exceed the guest's memory by: libxl
+ * adds 1 MiB, and on Arm the size of the guest's ACPI tables.
+ */
+#define XEN_PVH_RAM_SLACK   (2 * MiB)
+
+/*
+ * Read the domain's information. Returns 1 if it exists, 0 if it does not,
+ * and -1 if this device model cannot tell: a driver domain may not have
+ * the right to ask, and -xen-domid-restrict takes the right away.
+ */
+static int xen_pvh_get_domain(xc_domaininfo_t *info)
+{
+    int rc = xc_domain_getinfolist(xen_xc, xen_domid, 1, info);
+
+    if (rc < 0) {
+        return -1;
+    }
+    return rc == 1 && info->domain == xen_domid;
+}
+
+/*
+ * The ioreq server has one channel per vCPU: a vCPU it does not serve
+ * waits for ever on its first MMIO access. Guest memory above -m is
+ * nowhere to the device model, so DMA there fails. -m may be more than the
+ * domain has now: a guest can balloon up to its maxmem.
+ */
+static bool xen_pvh_check_domain(MachineState *ms, Error **errp)
+{
+    ERRP_GUARD();
+    xc_domaininfo_t info;
+    uint64_t domain_ram;
+    unsigned int vcpus;
+
+    switch (xen_pvh_get_domain(&info)) {
+    case 0:
+        error_setg(errp, "xen: domain %u does not exist", xen_domid);
+        return false;
+    case 1:
+        break;
+    default:
+        /* The toolstack sized the domain and QEMU */
+        return true;
+    }
+
+    if (info.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID) {
+        error_setg(errp, "xen: domain %u has no vCPUs yet", xen_domid);
+        return false;
+    }
+    vcpus = info.max_vcpu_id + 1;
+    if (ms->smp.max_cpus != vcpus) {
+        error_setg(errp, "xen: -smp %u does not match the %u vCPUs of "
+                   "domain %u", ms->smp.max_cpus, vcpus, xen_domid);
+        error_append_hint(errp, "Start QEMU with -smp %u.\n", vcpus);
+        return false;
+    }
+
+    domain_ram = (uint64_t)info.max_pages * XC_PAGE_SIZE;
+    if (ms->ram_size + XEN_PVH_RAM_SLACK <= domain_ram) {
+        error_setg(errp, "xen: -m %" PRIu64 "M is less than the RAM domain %u "
+                   "can have: its maximum is %" PRIu64 "M",
+                   (uint64_t)ms->ram_size / MiB, xen_domid, domain_ram / MiB);
+        error_append_hint(errp, "Start QEMU with at least the guest's memory; "
+                          "libxl gives a domain 1 MiB more.\n");
+        return false;
+    }
+    return true;
+}
+
+static bool xen_pvh_domain_alive(void)
+{
+    xc_domaininfo_t info;
+
+    switch (xen_pvh_get_domain(&info)) {
+    case 1:
+        /*
+         * Not on shutdown: a domain that suspends or asks for a soft reset
+         * runs again under its ID; the toolstack destroys one that powered
+         * off, rebooted or crashed, and that is when it starts dying.
+         */
+        return !(info.flags & XEN_DOMINF_dying);
+    case 0:
+        return false;
+    default:
+        /* Cannot tell: whoever started QEMU stops it */
+        return true;
+    }
+}
+
+static void xen_pvh_domain_changed(void *opaque, const char *path)
+{
+    XenPVHMachineState *s = opaque;
+
+    if (s->domain_gone || xen_pvh_domain_alive()) {
+        return;
+    }
+    s->domain_gone = true;
+    trace_xen_pvh_domain_gone(xen_domid);
+    /* Quit even with -no-shutdown: there is no guest left to resume */
+    shutdown_action = SHUTDOWN_ACTION_POWEROFF;
+    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_ERROR);
+}
+
+/*
+ * Xenstore fires @releaseDomain when a domain shuts down, dies or is gone.
+ * A QEMU restricted to its domain can neither watch nor ask.
+ */
+static bool xen_pvh_watch_domain(XenPVHMachineState *s, Error **errp)
+{
+    if (xen_domid_restrict) {
+        return true;
+    }
+    s->xsh = qemu_xen_xs_open();
+    if (!s->xsh) {
+        error_setg_errno(errp, errno, "xen: cannot open Xenstore");
+        return false;
+    }
+    s->domain_watch = qemu_xen_xs_watch(s->xsh, "@releaseDomain",
+                                        xen_pvh_domain_changed, s);
+    if (!s->domain_watch) {
+        error_setg_errno(errp, errno, "xen: cannot watch @releaseDomain");
+        return false;
+    }
+    return true;
+}
 
 static void xen_pvh_init_ram(XenPVHMachineState *s,
                              MemoryRegion *sysmem)
@@ -276,11 +403,16 @@ static void xen_pvh_init(MachineState *ms)
         return;
     }
 
+    if (xen_enabled()) {
+        xen_pvh_check_domain(ms, &error_fatal);
+    }
+
     xen_pvh_init_ram(s, sysmem);
     if (xen_enabled()) {
         xen_register_ioreq(&s->ioreq, ms->smp.max_cpus,
                            xpc->handle_bufioreq,
                            &xen_memory_listener);
+        xen_pvh_watch_domain(s, &error_fatal);
     }
 
     if (s->cfg.virtio_mmio_num) {

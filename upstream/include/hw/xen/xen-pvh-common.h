@@ -61,6 +61,11 @@ struct XenPVHMachineState {
 
     XenIOState ioreq;
 
+    /* Watches the domain's life: QEMU exits once it is gone */
+    struct qemu_xs_handle *xsh;
+    struct qemu_xs_watch *domain_watch;
+    bool domain_gone;
+
     /* The virtio-mmio transports' interrupt lines into the guest */
     DeviceState *virtio_mmio_irqs;
 
