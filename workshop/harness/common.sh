@@ -6,26 +6,40 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$ROOT/work/build-harness
 
-harness_build() {
+# install_missing PKG...: apt-get install those not installed.
+install_missing() {
     local missing=() pkg
-    while read -r pkg; do
+    for pkg in "$@"; do
         dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-    done < "$HERE/deps.txt"
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]}"
-        apt-get install -y -qq "${missing[@]}" >/dev/null || {
-            echo "cannot install ${missing[*]}" >&2
-            exit 2
-        }
-    fi
-    if [ ! -f "$BUILD/build.ninja" ]; then
-        meson setup "$BUILD" "$ROOT" >/dev/null || exit 2
-    fi
-    ninja -C "$BUILD" -j2 >"$BUILD/harness-build.log" 2>&1 || {
-        grep -E 'error|FAILED' "$BUILD/harness-build.log" | head -20
-        echo "harness build failed ($BUILD/harness-build.log)" >&2
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    echo "installing ${missing[*]}"
+    apt-get install -y -qq "${missing[@]}" >/dev/null || {
+        echo "cannot install ${missing[*]}" >&2
         exit 2
     }
+}
+
+# meson_build DIR [MESON-SETUP-ARGS...]: configure (once) and build the
+# harness in DIR; on failure show the errors and exit.
+meson_build() {
+    local dir=$1
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$@" "$dir" "$ROOT" >/dev/null || exit 2
+    fi
+    ninja -C "$dir" -j2 >"$dir/harness-build.log" 2>&1 || {
+        grep -E 'error|FAILED' "$dir/harness-build.log" | head -20
+        echo "harness build failed ($dir/harness-build.log)" >&2
+        exit 2
+    }
+}
+
+harness_build() {
+    local deps
+    mapfile -t deps < "$HERE/deps.txt"
+    install_missing "${deps[@]}"
+    meson_build "$BUILD"
     SIM=$BUILD/workshop/harness/sim/xenfv-sim
     FAKEDM=$BUILD/workshop/harness/fakedm/xenfv-fakedm
     LIBDIR=$BUILD/workshop/harness/lib
@@ -37,13 +51,7 @@ harness_build() {
 # workshop/build-qemu.sh makes for its cross builds); sets LIBDIR_ARM64.
 harness_build_arm64() {
     local sysroot=$1 build=$ROOT/work/build-harness-arm64 cross
-    dpkg -s gcc-aarch64-linux-gnu >/dev/null 2>&1 || {
-        echo "installing gcc-aarch64-linux-gnu"
-        apt-get install -y -qq gcc-aarch64-linux-gnu >/dev/null || {
-            echo "cannot install gcc-aarch64-linux-gnu" >&2
-            exit 2
-        }
-    }
+    install_missing gcc-aarch64-linux-gnu
     cross=$ROOT/work/harness-arm64.cross
     mkdir -p "$ROOT/work"
     cat > "$cross.tmp" <<EOF
@@ -62,19 +70,13 @@ cpu_family = 'aarch64'
 cpu = 'aarch64'
 endian = 'little'
 EOF
+    # Another sysroot is another build
     if ! cmp -s "$cross.tmp" "$cross"; then
         mv "$cross.tmp" "$cross"
         rm -rf "$build"
     fi
     rm -f "$cross.tmp"
-    if [ ! -f "$build/build.ninja" ]; then
-        meson setup --cross-file "$cross" "$build" "$ROOT" >/dev/null || exit 2
-    fi
-    ninja -C "$build" -j2 >"$build/harness-build.log" 2>&1 || {
-        grep -E 'error|FAILED' "$build/harness-build.log" | head -20
-        echo "arm64 harness build failed ($build/harness-build.log)" >&2
-        exit 2
-    }
+    meson_build "$build" --cross-file "$cross"
     LIBDIR_ARM64=$build/workshop/harness/lib
 }
 
