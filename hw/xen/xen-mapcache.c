@@ -500,18 +500,31 @@ static void xen_invalidate_map_cache_entry_unlocked(uint8_t *buffer)
         return;
     }
     entry->lock--;
-    if (entry->lock > 0 || pentry == NULL) {
+    /*
+     * A bucket's other mappings stay for the next request that cannot use
+     * the first one, unless an invalidation left them nothing to serve:
+     * then the pages they map go back to Xen now.
+     */
+    if (entry->lock > 0 ||
+        !bitmap_empty(entry->valid_mapping, entry->size >> XC_PAGE_SHIFT)) {
         return;
     }
 
-    pentry->next = entry->next;
     ram_block_notify_remove(entry->vaddr_base, entry->size, entry->size);
     if (munmap(entry->vaddr_base, entry->size) != 0) {
         perror("unmap fails");
         exit(-1);
     }
     g_free(entry->valid_mapping);
-    g_free(entry);
+    if (pentry) {
+        pentry->next = entry->next;
+        g_free(entry);
+        return;
+    }
+    entry->paddr_index = 0;
+    entry->vaddr_base = NULL;
+    entry->size = 0;
+    entry->valid_mapping = NULL;
 }
 
 void xen_invalidate_map_cache_entry(uint8_t *buffer)

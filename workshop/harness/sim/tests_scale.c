@@ -893,6 +893,62 @@ static enum result test_mapcache_reuse(struct ctx *c)
     return blk_roundtrip(c, &d0, fd0, 81);
 }
 
+/*
+ * Xen invalidates the map cache when the guest gives memory back.  The
+ * mappings of the rings stay for the device, but no longer serve other
+ * accesses; requests whose buffers share the rings' bucket must then be
+ * served by one new mapping of the bucket, not a mapping per request.
+ */
+static enum result test_mapcache_invalidated(struct ctx *c)
+{
+    struct sim *s = c->s;
+    const int rounds = 64;
+    struct blk_req r;
+    struct vdev d0, d1;
+    uint64_t bucket, buf, hdrs, next;
+    unsigned maps0, maps;
+    int fd0, fd1;
+
+    if (start_two_blk(c, false, &d0, &d1, &fd0, &fd1) != PASS) {
+        return FAIL;
+    }
+    /* Buffers, rings and request headers all in one fresh bucket */
+    bucket = (guest_alloc(s, 2 << 20, 1 << 20) + (1 << 20)) & ~0xfffffULL;
+    alloc_from(s, bucket);
+    buf = guest_alloc(s, SECTOR, 4096);
+    hdrs = guest_alloc(s, rounds * 64, 4096);
+    CHECK(vdev_init(&d0, 0, 1) == 0, "init");
+    CHECK(d0.vq[0].used_gpa >> 20 == bucket >> 20, "rings not in bucket "
+          "0x%lx", (unsigned long)(bucket >> 20));
+    if (blk_roundtrip(c, &d0, fd0, 82) != PASS) {
+        return FAIL;
+    }
+    CHECK(guest_invalidate(s, 0) == 0, "invalidation not answered");
+    next = guest_alloc(s, 0, 4096);
+    alloc_from(s, hdrs);
+    pthread_mutex_lock(&s->lock);
+    maps0 = s->calls[XFV_OP_FMEM_MAP];
+    pthread_mutex_unlock(&s->lock);
+    for (int i = 0; i < rounds; i++) {
+        blk_prepare(s, &r, VIRTIO_BLK_T_IN, i, SECTOR, buf);
+        CHECK(r.status >> 20 == bucket >> 20, "request %d outside bucket "
+              "0x%lx", i, (unsigned long)(bucket >> 20));
+        CHECK(blk_submit(&d0, &d0.vq[0], &r) >= 0, "ring full");
+        if (run_reqs(&d0, &r, 1) != PASS) {
+            return FAIL;
+        }
+    }
+    pthread_mutex_lock(&s->lock);
+    maps = s->calls[XFV_OP_FMEM_MAP] - maps0;
+    pthread_mutex_unlock(&s->lock);
+    report("%d reads in the rings' bucket after an invalidation: %u "
+           "foreign maps", rounds, maps);
+    CHECK(maps <= 2, "%u foreign maps for %d reads in one bucket: the map "
+          "cache maps it again for each request", maps, rounds);
+    alloc_from(s, next);
+    return blk_roundtrip(c, &d0, fd0, 83);
+}
+
 const struct test tests_scale[] = {
     { "ram-bank1", test_ram_bank1, 1 << DM_QEMU,
       "6 GiB guest: rings and buffers in RAM bank 1 and at the top of bank "
@@ -904,6 +960,9 @@ const struct test tests_scale[] = {
     { "mapcache-reuse", test_mapcache_reuse, 1 << DM_QEMU,
       "reads alternating inside a 1 MiB map cache bucket and across its "
       "end: the buckets are not remapped for each" },
+    { "mapcache-invalidated", test_mapcache_invalidated, 1 << DM_QEMU,
+      "after an invalidation, reads in the bucket of the rings (whose "
+      "mappings stay) map the bucket once, not once per request" },
     { "eleven-devices", test_eleven, 1 << DM_QEMU,
       "blk, net, console and rng on all 11 transports at once, a vcpu "
       "each: data checked, each interrupt on its own SPI", .vcpus = 11 },
