@@ -913,12 +913,10 @@ static enum result corrupt_once(struct ctx *c, struct vdev *d0, int fd0,
     q = &d0->vq[0];
     memset(guest_ptr(s, buf, 4096), 0xa5, 4096);
     /*
-     * After an index jump QEMU takes the stale ring entries (all head
-     * 0) as requests until it has num in use: make that one a read, so
-     * that the image must stay as it is.
+     * A write: after an index jump every stale ring entry (head 0) is
+     * this request too, and the image must stay as it is all the same.
      */
-    blk_prepare(s, &r, how == AVAIL_IDX_JUMP ? VIRTIO_BLK_T_IN :
-                VIRTIO_BLK_T_OUT, 16, 4096, buf);
+    blk_prepare(s, &r, VIRTIO_BLK_T_OUT, 16, 4096, buf);
     CHECK(blk_submit(d0, q, &r) >= 0, "ring full");
     switch (how) {
     case AVAIL_IDX_JUMP:
@@ -980,6 +978,8 @@ static enum result corrupt_once(struct ctx *c, struct vdev *d0, int fd0,
     }
     CHECK(status & VIRTIO_CONFIG_S_NEEDS_RESET, "device status 0x%x "
           "without NEEDS_RESET after the corruption", status);
+    CHECK(how != AVAIL_IDX_JUMP || q->used->idx == 0, "%u buffers used "
+          "after the avail index jumped", q->used->idx);
     CHECK(log_has(c->dm_log, log_line), "the corruption was not logged");
     CHECK(pread(fd0, host, sizeof(host), 16 * 512) == sizeof(host),
           "image read");
@@ -996,7 +996,7 @@ static enum result test_ring_corrupt(struct ctx *c)
         enum corruption how;
         const char *log;
     } cases[] = {
-        { AVAIL_IDX_JUMP, "Virtqueue size exceeded" },
+        { AVAIL_IDX_JUMP, "buffers available in a queue of 128" },
         { AVAIL_HEAD_RANGE, "Guest says index 32767 is available" },
         { USED_OUTSIDE_RAM, "Invalid write at addr 0x80000004, size 4" },
         { USED_SCRIBBLED, NULL },
@@ -1017,6 +1017,46 @@ static enum result test_ring_corrupt(struct ctx *c)
     }
     CHECK(vdev_init(&d0, 0, 1) == 0, "re-initialising the device");
     return blk_roundtrip(c, &d0, fd0, 20);
+}
+
+/*
+ * virtio-input completes each status buffer before it takes the next:
+ * an avail index 0x8000 ahead must not have it take the ring's stale
+ * entries, here a buffer over 64 MiB of guest RAM, 0x8000 times for one
+ * notification while every vcpu waits.
+ */
+static enum result test_avail_jump_input(struct ctx *c)
+{
+    const char *args[] = { "-device", "virtio-keyboard-device", NULL };
+    struct sim *s = c->s;
+    uint32_t len = 64 << 20, status = 0;
+    struct vbuf b;
+    struct vdev d;
+    struct vq *q;
+
+    if (dm_start(c, args) < 0 || dm_wait_ready(c, 15000) < 0) {
+        return FAIL;
+    }
+    CHECK(vdev_find(s, VIRTIO_ID_INPUT, 0, &d) >= 0, "no virtio-input");
+    CHECK(vdev_init(&d, 0, 2) == 0, "init");
+    q = &d.vq[1];
+    b = (struct vbuf) { guest_alloc(s, len, 1 << 20), len, false };
+    CHECK(vq_add(&d, q, &b, 1) == 0, "status queue");
+    q->avail->idx = q->avail_idx + 0x7fff;
+    guest_write32(s, guest_vcpu(s), d.base + VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    for (int i = 0; i < 300 && !(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+         i++) {
+        status = vdev_status(&d);
+        usleep(status & VIRTIO_CONFIG_S_NEEDS_RESET ? 0 : 10000);
+    }
+    CHECK(q->used->idx == 0, "%u status buffers taken from a queue of %u",
+          q->used->idx, q->num);
+    CHECK(status & VIRTIO_CONFIG_S_NEEDS_RESET, "device status 0x%x "
+          "without NEEDS_RESET after the index jump", status);
+    CHECK(log_has(c->dm_log, "buffers available in a queue of"),
+          "the index jump was not logged");
+    CHECK(vdev_init(&d, 0, 2) == 0, "init after the reset");
+    return dm_alive(c) ? PASS : FAIL;
 }
 
 /* ---- virtio-net ------------------------------------------------------- */
@@ -1505,6 +1545,9 @@ const struct test tests_virtio[] = {
     { "ring-corrupt", test_ring_corrupt, 1 << DM_QEMU,
       "corrupted avail/used rings: logged, NEEDS_RESET, image intact, "
       "other device served" },
+    { "avail-jump-input", test_avail_jump_input, 1 << DM_QEMU,
+      "virtio-input's status queue with its avail index 0x8000 ahead: "
+      "NEEDS_RESET, logged, no stale buffer taken" },
     { "net", test_net, 1 << DM_QEMU,
       "virtio-net frames both ways through a UDP socket netdev", SMP },
     { "console", test_console, 1 << DM_QEMU,
