@@ -9,7 +9,8 @@
 #   domu         xl create a plain domU, wait for its marker in xenconsoled's log
 #   ioreq-probe  ioreq-probe serves the MMIO of a standalone virtio disk
 #   xenfv-blk    the cross-built QEMU (-M xenfv) serves virtio-blk to a domU
-#   xenpvh-blk   the same with the upstream track's QEMU 10.2 (-M xenpvh)
+#   xenpvh-blk   the same with the upstream track's QEMU 10.2 (-M xenpvh),
+#                started by the launcher for a plain xl create
 #   stock-xl-blk launcher/xenfv-launcher starts xenfv for plain `xl create`s
 #   lifecycle-stock, lifecycle-xl  create, reboot, shutdown, destroy and a
 #                killed QEMU, stock xl + launcher or the series' xl (lifecycle.sh)
@@ -247,13 +248,6 @@ run_dm() {
     for t in $(echo "$dmtrace" | tr , ' '); do DM_EXTRA="$DM_EXTRA -trace $t"; done
     [ $dm = stub ] && exec virtio-blk-stub -d "$1" -f "$dm_img" -m "$domu_mem" \
         > /run/qemu.log 2>&1
-    # QEMU 10.2's xenpvh reads no Xenstore: the disk is given on its command
-    # line (the first -device takes the first transport, libxl's disk's).
-    # shellcheck disable=SC2086
-    [ $dm = upstream ] && exec $QU -M xenpvh -xen-domid "$1" -xen-attach -smp 1 \
-        -m "$domu_mem" -nodefaults -display none -d guest_errors $DM_EXTRA \
-        -drive file="$dm_img",if=none,id=d0,format=raw \
-        -device virtio-blk-device,drive=d0 > /run/qemu.log 2>&1
     # The disk (and where it goes) comes from libxl's Xenstore nodes.
     # shellcheck disable=SC2086
     exec $Q -M xenfv -accel xen -xen-domid "$1" -xen-attach -smp 1 -m "$domu_mem" \
@@ -416,29 +410,51 @@ xenfv-blk)
 xenpvh-blk)
     # The xenfv-blk round trip served by the upstream track's QEMU 10.2,
     # upstream's Arm machine xenpvh with patches-upstream/ (cross-built by
-    # workshop/build-qemu.sh upstream-cross; run_dm). xenfv-blk-handshake
-    # answers libxl's backend states. QEMU exits by itself once xl destroy
-    # has taken the domain (patches-upstream: exit when the domain is gone).
+    # workshop/build-qemu.sh upstream-cross), for a plain `xl create` of
+    # Debian's xl: launcher/xenfv-launcher with XENFV_MACHINE=xenpvh gives
+    # QEMU the disk libxl declared as -drive/-device (xenpvh reads no
+    # Xenstore), answers InitWait once QEMU runs, stops QEMU when the
+    # disk is Closing and answers Closed. Confined as the launcher does it
+    # (seccomp, chroot, user xenfv, a cgroup), not restricted.
     [ -x $QU ] || skip "no QEMU 10.2 in the image (workshop/build-qemu.sh upstream-cross)"
-    dm=upstream hs=script
     setup_xen
+    [ "$(command -v xl)" = /usr/lib/xen-4.17/bin/xl ] || fail "xl is $(command -v xl), not Debian's"
+    mkdir -p /etc/default /etc/xen/xenfv
+    launcher_host
+    printf 'XENFV_QEMU=%s\nXENFV_MACHINE=xenpvh\nXENFV_RESTRICT=0\nXENFV_QEMU_ARGS="-d guest_errors"\n' \
+        $QU > /etc/default/xenfv-launcher
+    /usr/sbin/xenfv-launcher > /run/launcher.log 2>&1 &
+    lpid=$!
+    wait_for 10 grep -q watching /run/launcher.log || fail "xenfv-launcher did not start"
+    ln -sf /var/log/xen/xenfv-domu.log /run/qemu.log
     make_disk
     mkcfg domu blk "$VDISK"
-    start_domu_dm /domu/disk.img
-    dmstate || fail "QEMU 10.2 wrote no device-model/$domid/state=running in 20 s"
-    say "QEMU 10.2 (-M xenpvh, pid $qpid) running for domain $domid"
-    xl unpause domu || fail "xl unpause"
+    t0=$(up)
+    xl $xlv create /domu/domu.cfg || { sed 's/^/dom0 launcher| /' /run/launcher.log; fail "xl create rc=$? (no backend state 2 in 10 s?)"; }
+    t1=$(up)
+    domid=$(xl domid domu)
+    qpid=$(cat /run/xenfv-launcher/$domid/pid 2>/dev/null) || fail "launcher has no pid for domain $domid"
+    cmd=$(tr '\0' ' ' < /proc/$qpid/cmdline)
+    say "domain $domid, xl create $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s; QEMU 10.2 pid $qpid: $cmd"
+    echo "$cmd" | grep -q -- "-M xenpvh -xen-domid $domid -xen-attach -smp 1 -m $domu_mem -nodefaults -display none -drive if=none,id=vd[0-9]*,format=raw,file=/domu/disk.img -device virtio-blk-device,drive=vd[0-9]* " ||
+        fail "QEMU 10.2's command line does not give it the disk libxl declared"
+    dm_confined $qpid $domid
+    dm_not_child=1
     wait_for 120 guest_says domu E2E-DOMU-DONE || fail "domU did not finish within 120 s"
-    sed 's/^/dom0 qemu| /' /run/qemu.log
     guest_says domu 'E2E-DOMU-DONE blk OK' || fail "in-guest virtio-blk test failed"
     say "guest: $(tr -d '\r' < $CONSLOG/guest-domu.log | grep -o 'virtio_blk unloaded and loaded again.*' | head -n1)"
     want=$(yes E2E-XENFV-BLK-PATTERN-0123456789 | head -c "$blk_bytes" | md5sum | cut -d' ' -f1)
     got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
     [ "$want" = "$got" ] || fail "disk image does not hold the guest's pattern (md5 $got, want $want)"
     destroy_domu_dm
+    wait_for 15 eval '[ ! -d /run/xenfv-launcher/$domid ]' || fail "launcher did not forget domain $domid"
+    grep -q "domain $domid (domu): QEMU (pid $qpid) stopped with status 0 .*its devices are Closed" /run/launcher.log ||
+        { sed 's/^/dom0 launcher| /' /run/launcher.log; fail "the launcher did not stop QEMU 10.2 at Closing"; }
     got=$(head -c "$blk_bytes" /domu/disk.img | md5sum | cut -d' ' -f1)
     [ "$want" = "$got" ] || fail "disk image changed after xl destroy (md5 $got)"
-    pass "QEMU 10.2 -M xenpvh: pattern round trip and virtio_blk reload ok; xl destroy ${destroy_s} s; QEMU exited ${dm_gone_s} s after xl destroy started (${dm_after_s} s after it returned); image intact"
+    alive $lpid || fail "launcher died"
+    sed 's/^/dom0 launcher| /' /run/launcher.log
+    pass "QEMU 10.2 -M xenpvh started by the launcher for a plain xl create ($(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s), the disk from libxl's nodes: pattern round trip and virtio_blk reload ok; xl destroy ${destroy_s} s, QEMU stopped at Closing; image intact"
     ;;
 bench-blk)
     # The same QD1 workload (blkbench: 4 KiB random reads, 1 MiB sequential
