@@ -156,7 +156,7 @@ sed 's/^/dom0 states| /' /run/states.log
 tr -d '\r' < $CONSLOG/guest-dd.log | grep -E 'E2E-DOM0|dd launcher|dd xenfv-' | sed 's/^/dd| /'
 ddlog() { tr -d '\r' < $CONSLOG/guest-dd.log | grep -q -- "$1"; }
 ddlog "dd-qemu .*-xen-domid $domid .*-xen-domid-restrict" || fail "dd's QEMU did not run with -xen-domid-restrict"
-ddlog "domain $domid: its devices are closing; stopping its restricted QEMU" &&
+ddlog "domain $domid: its devices are closing; stopping its QEMU" &&
     ddlog "domain $domid (domain $domid): QEMU (pid [0-9]*) stopped with status 0 .*its devices are Closed" ||
     fail "the launcher in dd did not stop the restricted QEMU at Closing and answer Closed"
 set -- $(xenstore-read $DDH/data/e2e/mem/$domid)
