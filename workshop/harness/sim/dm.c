@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -77,6 +78,7 @@ int dm_start(struct ctx *c, const char *const *extra)
 {
     const char *argv[MAX_DM_ARGS];
     char bufs[4][64];
+    pid_t parent;
     int fd;
 
     build_argv(c, extra, argv, bufs);
@@ -86,11 +88,20 @@ int dm_start(struct ctx *c, const char *const *extra)
         sim_log(c->s, "harness:   arg %s", argv[i]);
     }
     c->exited = false;
+    parent = getpid();
     c->pid = fork();
     if (c->pid < 0) {
         return -1;
     }
     if (c->pid == 0) {
+        /*
+         * A simulator that dies (a crash, a kill) takes its device model
+         * with it: left alone, QEMU polls sockets nobody serves, at full
+         * CPU, for as long as the machine runs.
+         */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+            _exit(125);
+        }
         fd = open(c->dm_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
