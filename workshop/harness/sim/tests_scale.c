@@ -843,6 +843,17 @@ static enum result test_eleven(struct ctx *c)
     return dm_alive(c) ? PASS : FAIL;
 }
 
+/* The device model's foreign mapping calls so far */
+static unsigned foreign_maps(struct sim *s)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&s->lock);
+    n = s->calls[XFV_OP_FMEM_MAP];
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
 /*
  * The map cache maps guest RAM a bucket (1 MiB) at a time for DMA. Reads
  * alternating between a buffer inside a bucket and one that crosses into
@@ -869,9 +880,7 @@ static enum result test_mapcache_reuse(struct ctx *c)
     bucket = (guest_alloc(s, 4 << 20, 1 << 20) + (1 << 20)) & ~0xfffffULL;
     inside = bucket + 0x1000;
     across = bucket + (1 << 20) - 2048;
-    pthread_mutex_lock(&s->lock);
-    maps0 = s->calls[XFV_OP_FMEM_MAP];
-    pthread_mutex_unlock(&s->lock);
+    maps0 = foreign_maps(s);
     for (int i = 0; i < rounds; i++) {
         blk_prepare(s, &r[0], VIRTIO_BLK_T_IN, 8, SECTOR, inside);
         blk_prepare(s, &r[1], VIRTIO_BLK_T_IN, 16, 4096, across);
@@ -882,9 +891,7 @@ static enum result test_mapcache_reuse(struct ctx *c)
             }
         }
     }
-    pthread_mutex_lock(&s->lock);
-    maps = s->calls[XFV_OP_FMEM_MAP] - maps0;
-    pthread_mutex_unlock(&s->lock);
+    maps = foreign_maps(s) - maps0;
     report("%d reads alternating inside bucket 0x%lx and across its end: "
            "%u foreign maps", 2 * rounds, (unsigned long)(bucket >> 20),
            maps);
@@ -926,9 +933,7 @@ static enum result test_mapcache_invalidated(struct ctx *c)
     CHECK(guest_invalidate(s, 0) == 0, "invalidation not answered");
     next = guest_alloc(s, 0, 4096);
     alloc_from(s, hdrs);
-    pthread_mutex_lock(&s->lock);
-    maps0 = s->calls[XFV_OP_FMEM_MAP];
-    pthread_mutex_unlock(&s->lock);
+    maps0 = foreign_maps(s);
     for (int i = 0; i < rounds; i++) {
         blk_prepare(s, &r, VIRTIO_BLK_T_IN, i, SECTOR, buf);
         CHECK(r.status >> 20 == bucket >> 20, "request %d outside bucket "
@@ -938,9 +943,7 @@ static enum result test_mapcache_invalidated(struct ctx *c)
             return FAIL;
         }
     }
-    pthread_mutex_lock(&s->lock);
-    maps = s->calls[XFV_OP_FMEM_MAP] - maps0;
-    pthread_mutex_unlock(&s->lock);
+    maps = foreign_maps(s) - maps0;
     report("%d reads in the rings' bucket after an invalidation: %u "
            "foreign maps", rounds, maps);
     CHECK(maps <= 2, "%u foreign maps for %d reads in one bucket: the map "
