@@ -169,6 +169,14 @@ launcher_host() {
         fail "cannot mount cgroup2"
 }
 
+# start_launcher: run /usr/sbin/xenfv-launcher with /etc/default's settings,
+# its output in /run/launcher.log, until it watches; sets lpid
+start_launcher() {
+    /usr/sbin/xenfv-launcher > /run/launcher.log 2>&1 &
+    lpid=$!
+    wait_for 10 grep -q watching /run/launcher.log || fail "xenfv-launcher did not start"
+}
+
 # dm_confined PID DOMID: the launcher's QEMU for DOMID runs as xenfv, under
 # its seccomp filter, chrooted, in a cgroup of its own (it drops to the
 # user and the chroot once its machine is built: allow it that)
@@ -423,9 +431,7 @@ xenpvh-blk)
     launcher_host
     printf 'XENFV_QEMU=%s\nXENFV_MACHINE=xenpvh\nXENFV_RESTRICT=0\nXENFV_QEMU_ARGS="-d guest_errors"\n' \
         $QU > /etc/default/xenfv-launcher
-    /usr/sbin/xenfv-launcher > /run/launcher.log 2>&1 &
-    lpid=$!
-    wait_for 10 grep -q watching /run/launcher.log || fail "xenfv-launcher did not start"
+    start_launcher
     ln -sf /var/log/xen/xenfv-domu.log /run/qemu.log
     make_disk
     mkcfg domu blk "$VDISK"
@@ -546,9 +552,7 @@ stock-xl-blk)
         printf 'XENFV_QEMU=%s\nXENFV_QEMU_ARGS="-d guest_errors"\n' $Q > /etc/default/xenfv-launcher
         dmname=qemu-system-aarch64
     fi
-    /usr/sbin/xenfv-launcher > /run/launcher.log 2>&1 &
-    lpid=$!
-    wait_for 10 grep -q watching /run/launcher.log || fail "xenfv-launcher did not start"
+    start_launcher
     say "launcher running (pid $lpid)"
     ln -sf /var/log/xen/xenfv-domu.log /run/qemu.log
     # Backend state changes with dom0 uptime, for the timings.

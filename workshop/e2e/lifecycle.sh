@@ -48,9 +48,7 @@ if [ $route = stock ]; then
     launcher_host
     mkdir -p /etc/default
     printf 'XENFV_QEMU=%s\nXENFV_QEMU_ARGS="-d guest_errors"\n' $Q > /etc/default/xenfv-launcher
-    /usr/sbin/xenfv-launcher > /run/launcher.log 2>&1 &
-    lpid=$!
-    wait_for 10 grep -q watching /run/launcher.log || fail "xenfv-launcher did not start"
+    start_launcher
 else
     cat >> $CFG <<EOF
 virtio_dm = 1
